@@ -1,0 +1,16 @@
+//! Python bindings for the cuprum engine: the private module `cuprum._native`.
+
+use pyo3::prelude::*;
+
+/// Reports that the native engine is importable (always `True`).
+#[pyfunction]
+fn is_available() -> bool {
+    true
+}
+
+/// The `cuprum._native` module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(is_available, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! `cuprum-fixture`: small, predictable programs for cuprum's tests.
+fn main() {}

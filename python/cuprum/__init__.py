@@ -1,0 +1,1 @@
+"""cuprum: run external programs safely, typed and fast."""

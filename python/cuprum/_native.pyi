@@ -1,0 +1,3 @@
+"""Type stub for the private native module :mod:`cuprum._native`."""
+
+def is_available() -> bool: ...
