@@ -1,0 +1,94 @@
+"""Outcomes: :class:`CommandResult`, :class:`PipelineResult`, :class:`TimeoutExpired`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from cuprum.program import Program
+
+__all__ = ["CommandResult", "PipelineResult", "TimeoutExpired"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The outcome of one command.
+
+    ``exit_code`` is ``-N`` when the child died of signal N; ``pid`` is ``-1``
+    when unknown; ``stdout``/``stderr`` are ``None`` unless captured.
+    """
+
+    program: Program
+    argv: tuple[str, ...]
+    exit_code: int
+    pid: int
+    stdout: str | None
+    stderr: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command exited with status 0."""
+        return self.exit_code == 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """The outcome of a pipeline: one :class:`CommandResult` per stage.
+
+    ``failure_index`` is the stage first observed to fail, or ``None``.
+    """
+
+    stages: tuple[CommandResult, ...]
+    failure_index: int | None = None
+    early_exit_stages: tuple[int, ...] = dataclasses.field(default=(), kw_only=True)
+    """Stages that ended by ``SIGPIPE``/``EPIPE`` after their downstream stage had
+    already exited (as ``yes`` in ``yes | head -n1``): they keep their true exit
+    code but, as in a shell, do not count as failures."""
+
+    @property
+    def final(self) -> CommandResult:
+        """The last stage's result."""
+        return self.stages[-1]
+
+    @property
+    def stdout(self) -> str | None:
+        """The last stage's captured stdout."""
+        return self.final.stdout
+
+    @property
+    def failure(self) -> CommandResult | None:
+        """The stage that failed first, if any."""
+        return None if self.failure_index is None else self.stages[self.failure_index]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every stage exited with status 0 (early-exit stages excepted)."""
+        return all(
+            stage.ok or index in self.early_exit_stages for index, stage in enumerate(self.stages)
+        )
+
+
+class TimeoutExpired(TimeoutError):
+    """A command or pipeline outlived its deadline and was terminated.
+
+    ``output``/``stderr`` hold what was captured before the deadline (``None``
+    when not capturing).
+    """
+
+    def __init__(
+        self,
+        *,
+        cmd: object,
+        timeout: float,
+        output: str | None = None,
+        stderr: str | None = None,
+    ) -> None:
+        super().__init__(f"Command {cmd!r} timed out after {timeout} seconds")
+        self.cmd = cmd
+        self.timeout = timeout
+        self.output = output
+        self.stderr = stderr
+
+    @property
+    def stdout(self) -> str | None:
+        """Alias of :attr:`output`."""
+        return self.output
