@@ -1,1 +1,2 @@
 //! Integration tests for the cuprum engine (one test binary).
+mod stream;

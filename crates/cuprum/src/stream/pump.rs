@@ -1,0 +1,475 @@
+//! The stream pump: options, the portable read/write loop and the drain
+//! policy applied after the downstream end goes away.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use super::fd;
+use crate::{Error, ErrorKind, Result};
+
+/// The buffer size [`pump`] callers use unless they have a reason not to:
+/// 64 KiB, the default capacity of a Linux pipe.
+pub const DEFAULT_BUFFER_SIZE: usize = 65_536;
+
+/// The largest accepted buffer size: 2³⁰ bytes (1 GiB).
+pub const MAX_BUFFER_SIZE: usize = 1 << 30;
+
+const READ_CONTEXT: &str = "read from the source descriptor";
+const WRITE_CONTEXT: &str = "write to the sink descriptor";
+
+/// How the pump may move bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum PumpMethod {
+    /// Use the fastest path the descriptors allow: `splice(2)` on Linux,
+    /// falling back to the read/write loop when the kernel cannot splice.
+    #[default]
+    Auto,
+    /// Always use the portable read/write loop (the behaviour reference).
+    Portable,
+}
+
+/// What the pump does with the reader's remaining data once the writer's
+/// far end has gone away (`EPIPE` or `ECONNRESET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Drain {
+    /// Read and discard until the reader reaches end of input, so a producer
+    /// on the far side of the reader always finishes. This is the contract of
+    /// the standalone pump.
+    #[default]
+    ToEof,
+    /// Read and discard for at most this long (waiting with `poll(2)`, never
+    /// spinning), then return even if the reader is not at end of input.
+    /// A caller that then closes the reader makes an endless producer get
+    /// `SIGPIPE`, as in a shell pipeline.
+    For(Duration),
+}
+
+/// The path a pump actually took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// Bytes moved inside the kernel with `splice(2)`.
+    Splice,
+    /// Bytes copied through a user-space buffer with `read(2)`/`write(2)`.
+    ReadWrite,
+}
+
+/// Settings for [`pump_with`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use cuprum::stream::{Drain, PumpMethod, PumpOptions};
+///
+/// let options = PumpOptions::default()
+///     .with_buffer_size(1 << 20)
+///     .with_method(PumpMethod::Portable)
+///     .with_drain(Drain::For(Duration::from_millis(250)));
+/// assert_eq!(options.buffer_size, 1 << 20);
+/// assert_eq!(PumpOptions::default().buffer_size, cuprum::stream::DEFAULT_BUFFER_SIZE);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PumpOptions {
+    /// The most bytes moved by one system call, in `1..=MAX_BUFFER_SIZE`
+    /// (default [`DEFAULT_BUFFER_SIZE`]).
+    pub buffer_size: usize,
+    /// Which paths the pump may take (default [`PumpMethod::Auto`]).
+    pub method: PumpMethod,
+    /// What happens after the downstream end closes (default
+    /// [`Drain::ToEof`]).
+    pub drain: Drain,
+}
+
+impl Default for PumpOptions {
+    fn default() -> Self {
+        Self {
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            method: PumpMethod::Auto,
+            drain: Drain::ToEof,
+        }
+    }
+}
+
+impl PumpOptions {
+    /// Sets [`Self::buffer_size`]; it is validated when the pump starts.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let options = cuprum::stream::PumpOptions::default().with_buffer_size(4096);
+    /// assert_eq!(options.buffer_size, 4096);
+    /// ```
+    #[must_use]
+    pub fn with_buffer_size(mut self, buffer_size: usize) -> Self {
+        self.buffer_size = buffer_size;
+        self
+    }
+
+    /// Sets [`Self::method`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::stream::{PumpMethod, PumpOptions};
+    /// let options = PumpOptions::default().with_method(PumpMethod::Portable);
+    /// assert_eq!(options.method, PumpMethod::Portable);
+    /// ```
+    #[must_use]
+    pub fn with_method(mut self, method: PumpMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets [`Self::drain`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cuprum::stream::{Drain, PumpOptions};
+    /// let options = PumpOptions::default().with_drain(Drain::For(Duration::from_millis(250)));
+    /// assert_eq!(options.drain, Drain::For(Duration::from_millis(250)));
+    /// ```
+    #[must_use]
+    pub fn with_drain(mut self, drain: Drain) -> Self {
+        self.drain = drain;
+        self
+    }
+}
+
+/// What a finished pump did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PumpReport {
+    /// Bytes accepted by the writer.
+    pub bytes: u64,
+    /// The path that moved the bytes.
+    pub method_used: Method,
+    /// Whether the writer's far end went away (`EPIPE`/`ECONNRESET`) before
+    /// the reader reached end of input.
+    pub downstream_closed: bool,
+}
+
+impl PumpReport {
+    pub(super) fn new(bytes: u64, method_used: Method, downstream_closed: bool) -> Self {
+        Self {
+            bytes,
+            method_used,
+            downstream_closed,
+        }
+    }
+}
+
+/// Checks a buffer size against `1..=MAX_BUFFER_SIZE` and returns it.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] if `buffer_size` is zero ("buffer_size must
+/// be greater than zero") or larger than [`MAX_BUFFER_SIZE`] ("buffer_size
+/// exceeds the maximum permitted size").
+///
+/// # Example
+///
+/// ```
+/// use cuprum::stream::{validate_buffer_size, MAX_BUFFER_SIZE};
+/// assert_eq!(validate_buffer_size(4096)?, 4096);
+/// assert!(validate_buffer_size(0).is_err());
+/// assert!(validate_buffer_size(MAX_BUFFER_SIZE + 1).is_err());
+/// # Ok::<(), cuprum::Error>(())
+/// ```
+pub fn validate_buffer_size(buffer_size: usize) -> Result<usize> {
+    if buffer_size == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "buffer_size must be greater than zero",
+        ));
+    }
+    if buffer_size > MAX_BUFFER_SIZE {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "buffer_size exceeds the maximum permitted size",
+        ));
+    }
+    Ok(buffer_size)
+}
+
+/// Copies everything from `reader` to `writer` and returns the number of
+/// bytes the writer accepted.
+///
+/// This is [`pump_with`] with default options and the given `buffer_size`:
+/// `splice(2)` where the kernel allows it, the read/write loop otherwise,
+/// and after a downstream `EPIPE`/`ECONNRESET` the reader is drained to end of
+/// input (the count then covers only the bytes delivered before the
+/// closure). `reader` is borrowed and never closed; `writer` is consumed and
+/// closed before the function returns, whatever the outcome, so the far end
+/// sees end of input.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidArgument`] if `buffer_size` is outside
+///   `1..=MAX_BUFFER_SIZE` (checked before any I/O).
+/// - [`ErrorKind::Io`] with the `errno` if a system call fails (for example
+///   `EBADF` for a closed reader, `EISDIR` for a directory).
+/// - [`ErrorKind::WriteZero`] if a write makes no progress.
+///
+/// # Example
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::fd::{AsFd, OwnedFd};
+/// use std::os::unix::net::UnixStream;
+///
+/// let (mut producer, source) = UnixStream::pair()?;
+/// let (sink, mut consumer) = UnixStream::pair()?;
+/// producer.write_all(b"some bytes")?;
+/// drop(producer);
+///
+/// assert_eq!(cuprum::stream::pump(source.as_fd(), OwnedFd::from(sink), 3)?, 10);
+/// let mut out = Vec::new();
+/// consumer.read_to_end(&mut out)?;
+/// assert_eq!(out, b"some bytes");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn pump(reader: BorrowedFd<'_>, writer: OwnedFd, buffer_size: usize) -> Result<u64> {
+    let options = PumpOptions::default().with_buffer_size(buffer_size);
+    pump_with(reader, writer, &options).map(|report| report.bytes)
+}
+
+/// Copies everything from `reader` to `writer` as `options` say and reports
+/// what happened.
+///
+/// With [`PumpMethod::Auto`] on Linux the first `splice(2)` call probes the
+/// pair: `EINVAL` there (neither descriptor is a pipe, or the file system
+/// cannot splice) selects the read/write loop for the whole transfer; after a
+/// successful splice, `EINVAL` is an error. Both paths move the same bytes
+/// and report the same results. Non-blocking descriptors are waited on with
+/// `poll(2)`; `EINTR` is retried everywhere.
+///
+/// A downstream `EPIPE` or `ECONNRESET` is not an error: the pump stops
+/// writing, drains the reader per [`PumpOptions::drain`] and returns with
+/// [`PumpReport::downstream_closed`] set.
+///
+/// `reader` is borrowed and never closed; `writer` is consumed and closed
+/// before the function returns, whatever the outcome.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidArgument`] if [`PumpOptions::buffer_size`] is out of
+///   range (checked before any I/O).
+/// - [`ErrorKind::Io`] with the `errno` for any other failed system call,
+///   including a read that fails while draining.
+/// - [`ErrorKind::WriteZero`] if a write makes no progress.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::{AsFd, OwnedFd};
+/// use std::os::unix::net::UnixStream;
+/// use cuprum::stream::{pump_with, Method, PumpOptions};
+///
+/// let (mut producer, source) = UnixStream::pair()?;
+/// let (sink, consumer) = UnixStream::pair()?;
+/// producer.write_all(b"ignored")?;
+/// drop(producer);
+/// drop(consumer); // nobody reads the sink
+///
+/// let report = pump_with(source.as_fd(), OwnedFd::from(sink), &PumpOptions::default())?;
+/// assert!(report.downstream_closed);
+/// assert_eq!(report.bytes, 0);
+/// assert_eq!(report.method_used, Method::ReadWrite); // sockets cannot be spliced together
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn pump_with(
+    reader: BorrowedFd<'_>,
+    writer: OwnedFd,
+    options: &PumpOptions,
+) -> Result<PumpReport> {
+    let buffer_size = validate_buffer_size(options.buffer_size)?;
+    #[cfg(target_os = "linux")]
+    if options.method == PumpMethod::Auto {
+        if let Some(report) =
+            super::splice::pump(reader, writer.as_fd(), buffer_size, options.drain)?
+        {
+            return Ok(report);
+        }
+    }
+    copy(reader, writer.as_fd(), buffer_size, options.drain)
+    // `writer` is dropped (closed) here, on every path.
+}
+
+/// Reads `reader` to end of input and decodes it as UTF-8, replacing each
+/// maximal invalid sequence (and an incomplete tail) with U+FFFD.
+///
+/// The descriptor is borrowed and never closed. The result does not depend
+/// on `buffer_size`, which only sets the size of each read.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidArgument`] if `buffer_size` is outside
+///   `1..=MAX_BUFFER_SIZE` (checked before any I/O).
+/// - [`ErrorKind::Io`] with the `errno` if a read fails (for example `EISDIR`
+///   for a directory).
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixStream;
+///
+/// let (mut producer, source) = UnixStream::pair()?;
+/// producer.write_all(b"caf\xc3\xa9 \xff")?;
+/// drop(producer);
+/// assert_eq!(cuprum::stream::consume(source.as_fd(), 2)?, "café \u{fffd}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn consume(reader: BorrowedFd<'_>, buffer_size: usize) -> Result<String> {
+    let buffer_size = validate_buffer_size(buffer_size)?;
+    let mut data = Vec::new();
+    loop {
+        let filled = data.len();
+        data.resize(filled + buffer_size, 0);
+        let n = fd::read(reader, &mut data[filled..]).map_err(|e| Error::io(e, READ_CONTEXT))?;
+        data.truncate(filled + n);
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(match String::from_utf8(data) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    })
+}
+
+/// The portable path: read into a buffer, write it all, repeat until end of
+/// input or until the downstream end goes away.
+pub(super) fn copy(
+    reader: BorrowedFd<'_>,
+    writer: BorrowedFd<'_>,
+    buffer_size: usize,
+    drain: Drain,
+) -> Result<PumpReport> {
+    let mut buf = vec![0_u8; buffer_size];
+    let mut total = 0_u64;
+    loop {
+        let n = fd::read(reader, &mut buf).map_err(|e| Error::io(e, READ_CONTEXT))?;
+        if n == 0 {
+            return Ok(PumpReport::new(total, Method::ReadWrite, false));
+        }
+        let mut chunk = &buf[..n];
+        while !chunk.is_empty() {
+            match fd::write(writer, chunk) {
+                Ok(0) => return Err(write_zero()),
+                Ok(written) => {
+                    total = add_bytes(total, written)?;
+                    chunk = chunk.get(written..).ok_or_else(out_of_bounds)?;
+                }
+                Err(err) if is_downstream_closed(&err) => {
+                    drain_reader(reader, &mut buf, drain)?;
+                    return Ok(PumpReport::new(total, Method::ReadWrite, true));
+                }
+                Err(err) => return Err(Error::io(err, WRITE_CONTEXT)),
+            }
+        }
+    }
+}
+
+/// Whether a write error means the downstream end has gone away.
+pub(super) fn is_downstream_closed(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET))
+}
+
+/// Discards the reader's data as `drain` says, using `buf` for the reads.
+///
+/// # Errors
+///
+/// A read that fails for a reason other than `EINTR`/`EAGAIN`.
+pub(super) fn drain_reader(reader: BorrowedFd<'_>, buf: &mut [u8], drain: Drain) -> Result<()> {
+    let read_error = |e| Error::io(e, "read from the source descriptor while draining");
+    match drain {
+        Drain::ToEof => {
+            while fd::read(reader, buf).map_err(read_error)? != 0 {}
+            Ok(())
+        }
+        Drain::For(grace) => {
+            let deadline = Instant::now().checked_add(grace);
+            loop {
+                let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if !fd::wait(reader, libc::POLLIN, remaining).map_err(read_error)? {
+                    return Ok(());
+                }
+                if fd::read_once(reader, buf).map_err(read_error)? == Some(0) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Adds `n` freshly moved bytes to the running total.
+pub(super) fn add_bytes(total: u64, n: usize) -> Result<u64> {
+    u64::try_from(n)
+        .ok()
+        .and_then(|n| total.checked_add(n))
+        .ok_or_else(|| Error::new(ErrorKind::Overflow, "integer length conversion overflowed"))
+}
+
+fn out_of_bounds() -> Error {
+    Error::new(
+        ErrorKind::Overflow,
+        "computed range exceeded the buffer bounds",
+    )
+}
+
+fn write_zero() -> Error {
+    Error::new(
+        ErrorKind::WriteZero,
+        "write to the sink descriptor made no progress",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_size_bounds() {
+        assert_eq!(validate_buffer_size(1).ok(), Some(1));
+        assert_eq!(
+            validate_buffer_size(MAX_BUFFER_SIZE).ok(),
+            Some(MAX_BUFFER_SIZE)
+        );
+        let zero = validate_buffer_size(0).expect_err("zero");
+        assert_eq!(zero.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(zero.message(), "buffer_size must be greater than zero");
+        let huge = validate_buffer_size(MAX_BUFFER_SIZE + 1).expect_err("huge");
+        assert_eq!(
+            huge.message(),
+            "buffer_size exceeds the maximum permitted size"
+        );
+    }
+
+    #[test]
+    fn byte_counts_are_checked() {
+        assert_eq!(add_bytes(1, 2).ok(), Some(3));
+        let err = add_bytes(u64::MAX, 1).expect_err("overflow");
+        assert_eq!(err.kind(), ErrorKind::Overflow);
+        assert!(err.raw_os_error().is_none());
+    }
+
+    #[test]
+    fn downstream_closure_errors() {
+        for code in [libc::EPIPE, libc::ECONNRESET] {
+            assert!(is_downstream_closed(&io::Error::from_raw_os_error(code)));
+        }
+        assert!(!is_downstream_closed(&io::Error::from_raw_os_error(
+            libc::EBADF
+        )));
+    }
+}
