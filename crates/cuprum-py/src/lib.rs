@@ -2,6 +2,9 @@
 
 use pyo3::prelude::*;
 
+mod errors;
+mod streams;
+
 /// Reports that the native engine is importable (always `True`).
 #[pyfunction]
 fn is_available() -> bool {
@@ -12,5 +15,8 @@ fn is_available() -> bool {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_available, m)?)?;
+    m.add_function(wrap_pyfunction!(streams::rust_pump_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(streams::rust_consume_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(streams::_pump_stream_report, m)?)?;
     Ok(())
 }

@@ -57,6 +57,25 @@ pub enum Method {
     ReadWrite,
 }
 
+impl Method {
+    /// A stable lowercase name for the path: `"splice"` or `"read_write"`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::stream::Method;
+    /// assert_eq!(Method::Splice.as_str(), "splice");
+    /// assert_eq!(Method::ReadWrite.as_str(), "read_write");
+    /// ```
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Splice => "splice",
+            Self::ReadWrite => "read_write",
+        }
+    }
+}
+
 /// Settings for [`pump_with`].
 ///
 /// # Example
