@@ -28,6 +28,7 @@ Semantics, each of which has a test:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import threading
@@ -333,7 +334,9 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
         started.wait()
         if handle:
             loop, task = handle[0]
-            loop.call_soon_threadsafe(task.cancel)
+            # The loop may already have finished and closed.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
         helper.join()
         raise
     if failure:
