@@ -7,7 +7,9 @@ import contextlib
 import dataclasses
 import io
 import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -427,6 +429,36 @@ def test_sync_wrapper_inside_a_loop_propagates_exceptions() -> None:
             run_concurrent_sync(missing_program_cmd(), config=ConcurrentConfig(fail_fast=True))
 
     asyncio.run(scenario())
+
+
+def test_sync_wrapper_interrupted_inside_a_loop_tears_the_batch_down() -> None:
+    # A loop driven by run_until_complete keeps Python's default SIGINT
+    # handler, so the interrupt surfaces in the thread waiting for the helper.
+    main_thread = threading.get_ident()
+
+    async def scenario() -> None:
+        run_concurrent_sync(fixture_cmd("sleep", "30"), fixture_cmd("sleep", "30"))
+
+    with recorded_events() as events:
+
+        def interrupt_once_started() -> None:
+            deadline = time.monotonic() + 10
+            while len(phases(events, "start")) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+        interrupter = threading.Thread(target=interrupt_once_started)
+        loop = asyncio.new_event_loop()
+        interrupter.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                loop.run_until_complete(scenario())
+        finally:
+            interrupter.join()
+            loop.close()
+    assert len(started_pids(events)) == 2
+    for pid in started_pids(events):
+        assert_reaped(pid)
 
 
 def test_sync_wrapper_from_another_thread() -> None:
