@@ -449,10 +449,12 @@ def test_sync_wrapper_interrupted_inside_a_loop_tears_the_batch_down() -> None:
 
         interrupter = threading.Thread(target=interrupt_once_started)
         loop = asyncio.new_event_loop()
+        task = loop.create_task(scenario())
         interrupter.start()
         try:
             with pytest.raises(KeyboardInterrupt):
-                loop.run_until_complete(scenario())
+                loop.run_until_complete(task)
+            assert isinstance(task.exception(), KeyboardInterrupt)
         finally:
             interrupter.join()
             loop.close()
