@@ -32,6 +32,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
+    // Behave like a C program: die of SIGPIPE when the reader goes away
+    // (the Rust runtime ignores the signal by default).
+    // SAFETY: restoring a default signal disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
         eprintln!("usage: cuprum-fixture SUBCOMMAND [ARGS…]");

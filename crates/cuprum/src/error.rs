@@ -34,6 +34,8 @@ pub enum ErrorKind {
     WriteZero,
     /// An internal length or range computation overflowed.
     Overflow,
+    /// A program is not in the catalogue used to build a command.
+    UnknownProgram,
 }
 
 /// The engine's error: a [`ErrorKind`], a message with context, and the

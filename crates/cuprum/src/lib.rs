@@ -8,13 +8,50 @@
 //! The crate has no Python dependency; the Python package `cuprum` is a thin
 //! front end over it.
 //!
+//! ## Guide
+//!
+//! Build a [`Command`] (or a [`Pipeline`] with `|`), describe the run with an
+//! [`exec::ExecSpec`], spawn it and wait for the [`exec::Outcome`]:
+//!
+//! ```
+//! use std::time::Duration;
+//! use cuprum::Command;
+//! use cuprum::exec::{ExecSpec, Output, Stdin};
+//!
+//! let outcome = ExecSpec::command(Command::new("tr").args(["a-z", "A-Z"]))
+//!     .stdin(Stdin::Bytes(b"hello".to_vec()))
+//!     .stdout(Output::capture())
+//!     .timeout(Some(Duration::from_secs(10)))
+//!     .spawn()?
+//!     .wait();
+//! assert_eq!(outcome.stages[0].exit_code, 0);
+//! assert_eq!(outcome.stages[0].stdout.as_ref().unwrap().as_text(), Some("HELLO"));
+//! # Ok::<(), cuprum::Error>(())
+//! ```
+//!
+//! Restrict what may run with a [`Catalogue`]:
+//!
+//! ```
+//! use cuprum::{Catalogue, Project};
+//! let catalogue = Catalogue::new([Project::new("core-ops", ["echo", "git"])])?;
+//! assert!(catalogue.command("git").is_ok());
+//! assert!(catalogue.command("rm").is_err());
+//! # Ok::<(), cuprum::Error>(())
+//! ```
+//!
 //! ## Modules
 //!
+//! - [`exec`]: spawn and supervise commands and pipelines; events; outcomes.
 //! - [`stream`]: the zero-copy stream pump (`splice(2)` on Linux with a
 //!   portable read/write fallback) and incremental UTF-8 decoding.
 //! - [`Error`] / [`ErrorKind`]: the one error type of the engine.
 
+pub mod catalogue;
+pub mod command;
 pub mod error;
+pub mod exec;
 pub mod stream;
 
+pub use catalogue::{Catalogue, Project};
+pub use command::{Command, Pipeline};
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,249 @@
+//! Bindings for the process engine: `spawn` and the `Execution` handle.
+//!
+//! Python owns policy (allowlists, hooks, events, results); this module only
+//! converts values, releases the GIL while waiting, and maps errors.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use cuprum::exec::{
+    Captured, Decode, Echo, Event, EventKind, ExecSpec, Execution as EngineExecution, Output, RelayMethod, StdinOp,
+    Stdin, Stream,
+};
+use cuprum::Command;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::{intern, IntoPyObjectExt};
+
+use crate::errors::to_py_err;
+
+/// `echo_*` value asking for echoed chunks as events instead of a descriptor.
+pub(crate) const ECHO_EVENTS: i64 = -1;
+
+/// How long one GIL-free wait lasts before Python signal handlers get a
+/// chance to run (so Ctrl-C interrupts a blocking run).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+fn seconds(value: f64) -> Duration {
+    if value > 0.0 {
+        Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
+    } else {
+        Duration::ZERO
+    }
+}
+
+fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
+    match fd {
+        None => Ok(None),
+        Some(ECHO_EVENTS) => Ok(Some(Echo::Events)),
+        Some(fd) => {
+            let fd = i32::try_from(fd)
+                .ok()
+                .filter(|fd| *fd >= 0)
+                .ok_or_else(|| PyValueError::new_err(format!("echo descriptor {fd} is out of range")))?;
+            // SAFETY: the caller keeps `fd` open for the duration of this
+            // call; the engine duplicates it before returning.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            let owned = borrowed.try_clone_to_owned()?;
+            Ok(Some(Echo::Fd(owned)))
+        }
+    }
+}
+
+/// Spawns a command (one stage) or a pipeline and returns its `Execution`.
+#[pyfunction]
+#[pyo3(signature = (
+    stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
+    decode_utf8, line_events, timeout, cancel_grace, portable_relay
+))]
+#[expect(clippy::too_many_arguments, reason = "mirrors the keyword-only Python signature")]
+#[expect(clippy::fn_params_excessive_bools, reason = "mirrors the keyword-only Python signature")]
+pub(crate) fn spawn(
+    py: Python<'_>,
+    stages: Vec<Vec<OsString>>,
+    env: Option<Vec<(OsString, OsString)>>,
+    cwd: Option<OsString>,
+    stdin: Option<Vec<u8>>,
+    stdin_null: bool,
+    capture: bool,
+    echo_stdout: Option<i64>,
+    echo_stderr: Option<i64>,
+    decode_utf8: bool,
+    line_events: bool,
+    timeout: Option<f64>,
+    cancel_grace: f64,
+    portable_relay: bool,
+) -> PyResult<Execution> {
+    let commands = stages
+        .into_iter()
+        .map(Command::from_argv)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(to_py_err)?;
+    let stdin = match (stdin, stdin_null) {
+        (Some(data), _) => Stdin::Bytes(data),
+        (None, true) => Stdin::Null,
+        (None, false) => Stdin::Inherit,
+    };
+    let spec = ExecSpec::stages(commands)
+        .env(env)
+        .cwd(cwd.map(Into::into))
+        .stdin(stdin)
+        .stdout(Output { capture, echo: echo(echo_stdout)? })
+        .stderr(Output { capture, echo: echo(echo_stderr)? })
+        .decode(if decode_utf8 { Decode::Utf8Lossy } else { Decode::Bytes })
+        .line_events(line_events)
+        .timeout(timeout.map(seconds))
+        .cancel_grace(seconds(cancel_grace))
+        .relay(if portable_relay { RelayMethod::Portable } else { RelayMethod::Auto });
+    let inner = py.detach(|| spec.spawn()).map_err(to_py_err)?;
+    Ok(Execution { inner })
+}
+
+/// A running execution: events, cancellation and the outcome.
+#[pyclass(module = "cuprum._native", frozen)]
+pub(crate) struct Execution {
+    inner: EngineExecution,
+}
+
+fn stream_name(py: Python<'_>, stream: Stream, echo: bool) -> Bound<'_, PyString> {
+    match (stream, echo) {
+        (Stream::Stdout, false) => intern!(py, "stdout").clone(),
+        (Stream::Stderr, false) => intern!(py, "stderr").clone(),
+        (Stream::Stdout, true) => intern!(py, "echo_stdout").clone(),
+        (Stream::Stderr, true) => intern!(py, "echo_stderr").clone(),
+    }
+}
+
+fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
+    let stage = event.stage;
+    let (kind, value): (Bound<'py, PyString>, Bound<'py, PyAny>) = match event.kind {
+        EventKind::Start { pid } => (intern!(py, "start").clone(), pid.into_bound_py_any(py)?),
+        EventKind::Stdin { bytes } => (intern!(py, "stdin").clone(), bytes.into_bound_py_any(py)?),
+        EventKind::StdinError { op, error } => {
+            let op = match op {
+                StdinOp::Write => "write",
+                StdinOp::Close => "close",
+            };
+            let errno = error.raw_os_error();
+            let text = error.to_string();
+            let message = cuprum::Error::io(error, "").os_description().unwrap_or(text);
+            (intern!(py, "stdin_error").clone(), (op, errno, message).into_bound_py_any(py)?)
+        }
+        EventKind::Output { stream, data } => (stream_name(py, stream, true), PyBytes::new(py, &data).into_any()),
+        EventKind::Line { stream, text } => (stream_name(py, stream, false), PyString::new(py, &text).into_any()),
+        EventKind::Exit { exit_code, duration } => {
+            (intern!(py, "exit").clone(), (exit_code, duration.as_secs_f64()).into_bound_py_any(py)?)
+        }
+        _ => (intern!(py, "unknown").clone(), py.None().into_bound(py)),
+    };
+    PyTuple::new(py, [kind.into_any(), stage.into_bound_py_any(py)?, value])
+}
+
+fn batch<'py>(py: Python<'py>, batch: cuprum::exec::Batch) -> PyResult<(Bound<'py, PyList>, bool)> {
+    let list = PyList::empty(py);
+    for event in batch.events {
+        list.append(event_tuple(py, event)?)?;
+    }
+    Ok((list, batch.finished))
+}
+
+#[pymethods]
+impl Execution {
+    /// The process id of every stage.
+    fn pids(&self) -> Vec<u32> {
+        self.inner.pids().to_vec()
+    }
+
+    /// A descriptor that is readable whenever events or the outcome wait.
+    fn notify_fd(&self) -> i32 {
+        self.inner.notify_fd().as_raw_fd()
+    }
+
+    /// Takes waiting events without blocking: `(events, finished)`.
+    fn take_events<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, bool)> {
+        batch(py, self.inner.take_events())
+    }
+
+    /// Blocks (GIL released) until events wait, the run finishes, or
+    /// `timeout` seconds pass; then takes the events: `(events, finished)`.
+    /// Python signal handlers run while waiting.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_events<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<(Bound<'py, PyList>, bool)> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + seconds(t));
+        loop {
+            let slice = deadline.map_or(SIGNAL_CHECK, |d| {
+                d.saturating_duration_since(std::time::Instant::now()).min(SIGNAL_CHECK)
+            });
+            let taken = py.detach(|| self.inner.wait_events(Some(slice)));
+            if !taken.events.is_empty() || taken.finished || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return batch(py, taken);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Terminates every live stage: SIGTERM, then SIGKILL after `grace`
+    /// seconds. Idempotent; safe from any thread.
+    fn cancel(&self, grace: f64) {
+        self.inner.cancel(seconds(grace));
+    }
+
+    /// The outcome once the finishing batch was taken; `None` before (or if
+    /// already taken).
+    fn outcome(&self, py: Python<'_>) -> PyResult<Option<Outcome>> {
+        let Some(outcome) = self.inner.take_outcome() else { return Ok(None) };
+        let stages = outcome
+            .stages
+            .into_iter()
+            .map(|stage| {
+                Ok(StageOutcome {
+                    pid: stage.pid,
+                    exit_code: stage.exit_code,
+                    duration: stage.duration.as_secs_f64(),
+                    early_exit: stage.early_exit,
+                    stdout: captured(py, stage.stdout)?,
+                    stderr: captured(py, stage.stderr)?,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let error = outcome.error.map(|err| to_py_err(err).into_value(py).into_any());
+        Ok(Some(Outcome {
+            stages: PyList::new(py, stages.into_iter().map(|s| Py::new(py, s)).collect::<PyResult<Vec<_>>>()?)?.unbind(),
+            timed_out: outcome.timed_out,
+            cancelled: outcome.cancelled,
+            failure_index: outcome.failure_index,
+            error,
+        }))
+    }
+}
+
+fn captured(py: Python<'_>, value: Option<Captured>) -> PyResult<Option<Py<PyAny>>> {
+    Ok(match value {
+        None => None,
+        Some(Captured::Text(text)) => Some(PyString::new(py, &text).into_any().unbind()),
+        Some(Captured::Bytes(bytes)) => Some(PyBytes::new(py, &bytes).into_any().unbind()),
+    })
+}
+
+/// How one stage ended.
+#[pyclass(module = "cuprum._native", frozen, get_all)]
+pub(crate) struct StageOutcome {
+    pid: u32,
+    exit_code: i32,
+    duration: f64,
+    stdout: Option<Py<PyAny>>,
+    stderr: Option<Py<PyAny>>,
+    early_exit: bool,
+}
+
+/// How an execution ended.
+#[pyclass(module = "cuprum._native", frozen, get_all)]
+pub(crate) struct Outcome {
+    stages: Py<PyList>,
+    timed_out: bool,
+    cancelled: bool,
+    failure_index: Option<usize>,
+    error: Option<Py<PyAny>>,
+}

@@ -1,0 +1,187 @@
+//! Commands and pipelines as plain values.
+//!
+//! A [`Command`] is a program and its arguments — always an argv vector,
+//! never a shell string. `a | b` joins commands into a [`Pipeline`].
+
+use std::ffi::{OsStr, OsString};
+use std::ops::BitOr;
+use std::os::unix::ffi::OsStrExt;
+
+use crate::{Error, ErrorKind, Result};
+
+/// A program and its arguments.
+///
+/// # Example
+///
+/// ```
+/// use cuprum::Command;
+/// let cmd = Command::new("git").arg("log").args(["-n", "3"]);
+/// assert_eq!(cmd.argv(), ["git", "log", "-n", "3"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Command {
+    argv: Vec<OsString>,
+}
+
+impl Command {
+    /// A command that runs `program` with no arguments. A program without a
+    /// `/` is looked up on `PATH` when it is spawned.
+    #[must_use]
+    pub fn new(program: impl Into<OsString>) -> Self {
+        Self { argv: vec![program.into()] }
+    }
+
+    /// Builds a command from a full argv (program first).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] when `argv` is empty.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// let cmd = Command::from_argv(["echo", "hi"]).unwrap();
+    /// assert_eq!(cmd.program(), "echo");
+    /// assert!(Command::from_argv(Vec::<String>::new()).is_err());
+    /// ```
+    pub fn from_argv<I, S>(argv: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+        if argv.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "argv must name a program"));
+        }
+        Ok(Self { argv })
+    }
+
+    /// Appends one argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.argv.push(arg.into());
+        self
+    }
+
+    /// Appends several arguments.
+    #[must_use]
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The program (argv\[0\]).
+    #[must_use]
+    pub fn program(&self) -> &OsStr {
+        &self.argv[0]
+    }
+
+    /// The full argv, program first.
+    #[must_use]
+    pub fn argv(&self) -> &[OsString] {
+        &self.argv
+    }
+
+    /// Rejects argv elements that cannot be passed to `execve` (NUL bytes).
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.argv[0].is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "program name is empty"));
+        }
+        for (index, arg) in self.argv.iter().enumerate() {
+            if arg.as_bytes().contains(&0) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("argv[{index}] {arg:?} contains a NUL byte"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Two or more commands, each stage's stdout feeding the next stage's stdin.
+///
+/// # Example
+///
+/// ```
+/// use cuprum::Command;
+/// let pipeline = Command::new("yes") | Command::new("head").arg("-n1");
+/// assert_eq!(pipeline.stages().len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pipeline {
+    stages: Vec<Command>,
+}
+
+impl Pipeline {
+    /// A pipeline of `stages`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] with fewer than two stages.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::{Command, Pipeline};
+    /// assert!(Pipeline::new(vec![Command::new("true")]).is_err());
+    /// ```
+    pub fn new(stages: Vec<Command>) -> Result<Self> {
+        if stages.len() < 2 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("a pipeline needs at least two stages, got {}", stages.len()),
+            ));
+        }
+        Ok(Self { stages })
+    }
+
+    /// The stages in order.
+    #[must_use]
+    pub fn stages(&self) -> &[Command] {
+        &self.stages
+    }
+
+    /// The stages, by value.
+    #[must_use]
+    pub fn into_stages(self) -> Vec<Command> {
+        self.stages
+    }
+}
+
+impl BitOr for Command {
+    type Output = Pipeline;
+    fn bitor(self, rhs: Command) -> Pipeline {
+        Pipeline { stages: vec![self, rhs] }
+    }
+}
+
+impl BitOr<Command> for Pipeline {
+    type Output = Pipeline;
+    fn bitor(mut self, rhs: Command) -> Pipeline {
+        self.stages.push(rhs);
+        self
+    }
+}
+
+impl BitOr<Pipeline> for Command {
+    type Output = Pipeline;
+    fn bitor(self, rhs: Pipeline) -> Pipeline {
+        let mut stages = vec![self];
+        stages.extend(rhs.stages);
+        Pipeline { stages }
+    }
+}
+
+impl BitOr for Pipeline {
+    type Output = Pipeline;
+    fn bitor(mut self, rhs: Pipeline) -> Pipeline {
+        self.stages.extend(rhs.stages);
+        self
+    }
+}

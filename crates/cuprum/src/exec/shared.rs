@@ -1,0 +1,157 @@
+//! State shared between the supervisor thread and the [`Execution`] handle.
+//!
+//! [`Execution`]: super::Execution
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::event::Event;
+use super::notify::Notifier;
+use super::outcome::Outcome;
+
+/// A batch of events taken from an execution.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The events, in the order they happened.
+    pub events: Vec<Event>,
+    /// `true` once the execution has ended and this batch holds its last
+    /// events; the outcome is then ready.
+    pub finished: bool,
+}
+
+#[derive(Default)]
+struct State {
+    events: Vec<Event>,
+    outcome: Option<Outcome>,
+    done: bool,
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    cond: Condvar,
+    /// Readable while events or the outcome wait for the caller.
+    notifier: Notifier,
+    /// Wakes the supervisor (cancel requests, finished relays).
+    control: Notifier,
+    cancel: Mutex<Option<Duration>>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> io::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            state: Mutex::default(),
+            cond: Condvar::new(),
+            notifier: Notifier::new()?,
+            control: Notifier::new()?,
+            cancel: Mutex::new(None),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every update
+        // is a single push or assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn push(&self, events: Vec<Event>) {
+        let was_empty = {
+            let mut state = self.lock();
+            let was_empty = state.events.is_empty();
+            state.events.extend(events);
+            was_empty
+        };
+        if was_empty {
+            self.notifier.set();
+        }
+        self.cond.notify_all();
+    }
+
+    pub(crate) fn finish(&self, events: Vec<Event>, outcome: Outcome) {
+        {
+            let mut state = self.lock();
+            state.events.extend(events);
+            state.outcome = Some(outcome);
+            state.done = true;
+        }
+        self.notifier.set();
+        self.cond.notify_all();
+    }
+
+    pub(crate) fn backlog(&self) -> usize {
+        self.lock().events.len()
+    }
+
+    pub(crate) fn notify_fd(&self) -> BorrowedFd<'_> {
+        self.notifier.fd()
+    }
+
+    pub(crate) fn control_fd(&self) -> BorrowedFd<'_> {
+        self.control.fd()
+    }
+
+    pub(crate) fn clear_control(&self) {
+        self.control.clear();
+    }
+
+    /// Wakes the supervisor so it re-checks relays and requests.
+    pub(crate) fn wake(&self) {
+        self.control.set();
+    }
+
+    pub(crate) fn request_cancel(&self, grace: Duration) {
+        let mut cancel = self.cancel.lock().unwrap_or_else(PoisonError::into_inner);
+        if cancel.is_none() {
+            *cancel = Some(grace);
+            drop(cancel);
+            self.control.set();
+        }
+    }
+
+    pub(crate) fn cancel_requested(&self) -> Option<Duration> {
+        *self.cancel.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.lock().done
+    }
+
+    fn take_locked(&self, state: &mut State) -> Batch {
+        self.notifier.clear();
+        Batch { events: std::mem::take(&mut state.events), finished: state.done }
+    }
+
+    pub(crate) fn take(&self) -> Batch {
+        let mut state = self.lock();
+        let batch = self.take_locked(&mut state);
+        drop(state);
+        self.cond.notify_all();
+        batch
+    }
+
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Batch {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.lock();
+        while state.events.is_empty() && !state.done {
+            state = match deadline {
+                None => self.cond.wait(state).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.cond.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0
+                }
+            };
+        }
+        let batch = self.take_locked(&mut state);
+        drop(state);
+        self.cond.notify_all();
+        batch
+    }
+
+    pub(crate) fn take_outcome(&self) -> Option<Outcome> {
+        self.lock().outcome.take()
+    }
+}

@@ -1,0 +1,263 @@
+//! What to run and how: [`ExecSpec`] and its stream settings.
+
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::command::{Command, Pipeline};
+
+/// Where the first stage's stdin comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stdin {
+    /// The child shares the parent's stdin (the default for one command).
+    #[default]
+    Inherit,
+    /// The null device (the default for a pipeline's first stage).
+    Null,
+    /// A pipe fed with these bytes, then closed. `Bytes(vec![])` still pipes
+    /// (the child sees an immediate end of file).
+    Bytes(Vec<u8>),
+}
+
+/// Where echoed output goes.
+#[derive(Debug)]
+pub enum Echo {
+    /// Raw bytes are written to this descriptor as they arrive.
+    Fd(OwnedFd),
+    /// Raw chunks are delivered as [`EventKind::Output`](crate::exec::EventKind)
+    /// events, for sinks that are not descriptors.
+    Events,
+}
+
+/// What happens to one output stream (stdout or stderr).
+///
+/// A stream that is neither captured nor echoed goes to the null device.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Keep the bytes for the [`Outcome`](crate::exec::Outcome).
+    pub capture: bool,
+    /// Forward the bytes as they arrive.
+    pub echo: Option<Echo>,
+}
+
+impl Output {
+    /// Captured, not echoed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let out = cuprum::exec::Output::capture();
+    /// assert!(out.capture && out.echo.is_none());
+    /// ```
+    #[must_use]
+    pub fn capture() -> Self {
+        Self { capture: true, echo: None }
+    }
+
+    /// Sent to the null device.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let out = cuprum::exec::Output::discard();
+    /// assert!(!out.is_piped());
+    /// ```
+    #[must_use]
+    pub fn discard() -> Self {
+        Self::default()
+    }
+
+    /// Whether the engine reads this stream (captured or echoed).
+    #[must_use]
+    pub fn is_piped(&self) -> bool {
+        self.capture || self.echo.is_some()
+    }
+}
+
+/// How captured bytes are returned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decode {
+    /// UTF-8 with one U+FFFD per maximal invalid subpart.
+    #[default]
+    Utf8Lossy,
+    /// Raw bytes, for callers that decode with another codec.
+    Bytes,
+}
+
+/// How inter-stage relays copy data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RelayMethod {
+    /// `splice(2)` where the kernel supports it, else read/write.
+    #[default]
+    Auto,
+    /// Always the portable read/write loop.
+    Portable,
+}
+
+/// A complete description of one execution: a command or a pipeline, with
+/// its environment, working directory, stdin, output handling and deadline.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use cuprum::Command;
+/// use cuprum::exec::{ExecSpec, Output, Stdin};
+///
+/// let spec = ExecSpec::command(Command::new("cat"))
+///     .stdin(Stdin::Bytes(b"hello".to_vec()))
+///     .stdout(Output::capture())
+///     .timeout(Some(Duration::from_secs(5)));
+/// let outcome = spec.spawn().unwrap().wait();
+/// assert_eq!(outcome.stages[0].stdout.as_ref().unwrap().as_text(), Some("hello"));
+/// ```
+#[derive(Debug)]
+pub struct ExecSpec {
+    pub(crate) stages: Vec<Command>,
+    pub(crate) env: Option<Vec<(OsString, OsString)>>,
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) stdin: Stdin,
+    pub(crate) stdout: Output,
+    pub(crate) stderr: Output,
+    pub(crate) decode: Decode,
+    pub(crate) line_events: bool,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) cancel_grace: Duration,
+    pub(crate) relay: RelayMethod,
+    pub(crate) early_exit_grace: Duration,
+}
+
+impl ExecSpec {
+    fn with_stages(stages: Vec<Command>, stdin: Stdin) -> Self {
+        Self {
+            stages,
+            env: None,
+            cwd: None,
+            stdin,
+            stdout: Output::discard(),
+            stderr: Output::discard(),
+            decode: Decode::Utf8Lossy,
+            line_events: false,
+            timeout: None,
+            cancel_grace: Duration::from_millis(500),
+            relay: RelayMethod::Auto,
+            early_exit_grace: Duration::from_millis(250),
+        }
+    }
+
+    /// One command; stdin inherited, output discarded until configured.
+    #[must_use]
+    pub fn command(command: Command) -> Self {
+        Self::with_stages(vec![command], Stdin::Inherit)
+    }
+
+    /// Any number of stages given as a list (one is a single command); stdin
+    /// is inherited until set. An empty list fails at spawn.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// use cuprum::exec::ExecSpec;
+    /// let outcome = ExecSpec::stages(vec![Command::new("true"), Command::new("true")]).spawn()?.wait();
+    /// assert_eq!(outcome.stages.len(), 2);
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    #[must_use]
+    pub fn stages(stages: Vec<Command>) -> Self {
+        Self::with_stages(stages, Stdin::Inherit)
+    }
+
+    /// A pipeline; the first stage reads the null device.
+    #[must_use]
+    pub fn pipeline(pipeline: Pipeline) -> Self {
+        Self::with_stages(pipeline.into_stages(), Stdin::Null)
+    }
+
+    /// Replaces the whole environment (`None`, the default, inherits the
+    /// parent's).
+    #[must_use]
+    pub fn env<I, K, V>(mut self, vars: Option<I>) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        self.env = vars.map(|vars| vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// The working directory of every stage.
+    #[must_use]
+    pub fn cwd(mut self, cwd: Option<PathBuf>) -> Self {
+        self.cwd = cwd;
+        self
+    }
+
+    /// The first stage's stdin.
+    #[must_use]
+    pub fn stdin(mut self, stdin: Stdin) -> Self {
+        self.stdin = stdin;
+        self
+    }
+
+    /// The final stage's stdout.
+    #[must_use]
+    pub fn stdout(mut self, output: Output) -> Self {
+        self.stdout = output;
+        self
+    }
+
+    /// Every stage's stderr.
+    #[must_use]
+    pub fn stderr(mut self, output: Output) -> Self {
+        self.stderr = output;
+        self
+    }
+
+    /// How captured bytes are returned.
+    #[must_use]
+    pub fn decode(mut self, decode: Decode) -> Self {
+        self.decode = decode;
+        self
+    }
+
+    /// Emit a [`EventKind::Line`](crate::exec::EventKind) event per line of
+    /// every piped output stream (final stdout, all stderr).
+    #[must_use]
+    pub fn line_events(mut self, enabled: bool) -> Self {
+        self.line_events = enabled;
+        self
+    }
+
+    /// The deadline for the stages to exit, counted from spawn; zero is
+    /// already expired.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The pause between SIGTERM and SIGKILL on timeout, cancel or fail-fast.
+    #[must_use]
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.cancel_grace = grace;
+        self
+    }
+
+    /// How inter-stage relays copy.
+    #[must_use]
+    pub fn relay(mut self, method: RelayMethod) -> Self {
+        self.relay = method;
+        self
+    }
+
+    /// How long a relay keeps discarding an upstream stage's output after its
+    /// downstream stage stopped reading, before closing the upstream pipe.
+    #[must_use]
+    pub fn early_exit_grace(mut self, grace: Duration) -> Self {
+        self.early_exit_grace = grace;
+        self
+    }
+}

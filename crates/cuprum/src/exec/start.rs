@@ -1,0 +1,195 @@
+//! Turning an [`ExecSpec`] into running stages, pipes, relays and a
+//! supervisor.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::event::{Event, EventKind, Stream};
+use super::shared::Shared;
+use super::spawn::{self, Slot};
+use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
+use super::supervisor::{EchoTo, Feeder, Reader, Relay, StageProc, Supervisor};
+use super::{sys, Execution};
+use crate::stream::{Drain, LineSplitter, PumpMethod, PumpOptions, Utf8Decoder};
+use crate::{Error, Result};
+
+/// Kernel buffer requested for pipes the engine reads or feeds: fewer, larger
+/// transfers per context switch.
+const PIPE_BUFFER: libc::c_int = 1 << 20;
+
+fn io_err(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    move |err| Error::io(err, context)
+}
+
+/// The parent's end of an output stream, if the stream is piped.
+fn output_slot(output: &Output) -> Result<(Slot, Option<OwnedFd>)> {
+    if !output.is_piped() {
+        return Ok((Slot::Null, None));
+    }
+    let (read, write) = sys::pipe().map_err(io_err("create output pipe"))?;
+    sys::grow_pipe(read.as_fd(), PIPE_BUFFER);
+    Ok((Slot::Fd(write), Some(read)))
+}
+
+fn echo_target(output: &Output) -> Result<Option<EchoTo>> {
+    Ok(match &output.echo {
+        None => None,
+        Some(Echo::Events) => Some(EchoTo::Events),
+        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?)),
+    })
+}
+
+fn reader(fd: OwnedFd, stage: usize, stream: Stream, output: &Output, lines: bool) -> Result<Reader> {
+    sys::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
+    Ok(Reader {
+        fd: Some(fd),
+        stage,
+        stream,
+        capture: output.capture.then(Vec::new),
+        echo: echo_target(output)?,
+        lines: lines.then(|| (Utf8Decoder::new(), LineSplitter::new())),
+    })
+}
+
+/// Kills and reaps stages spawned before a later stage failed to spawn.
+fn abandon(stages: Vec<StageProc>) {
+    for mut stage in stages {
+        sys::kill_group(stage.pid, libc::SIGKILL);
+        let _ = stage.child.wait();
+    }
+}
+
+pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
+    for command in &spec.stages {
+        command.validate()?;
+    }
+    if spec.stages.is_empty() {
+        return Err(Error::new(crate::ErrorKind::InvalidArgument, "nothing to run"));
+    }
+    if let Some(env) = &spec.env {
+        spawn::validate_env(env)?;
+    }
+    if let Some(cwd) = &spec.cwd {
+        spawn::validate_cwd(cwd)?;
+    }
+    let shared = Shared::new().map_err(io_err("create notifier"))?;
+    let last = spec.stages.len() - 1;
+    let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
+    let mut readers = Vec::new();
+    let mut feeder = None;
+    // The read end of the previous stage's stdout, waiting for its relay.
+    let mut upstream: Option<OwnedFd> = None;
+    let mut relay_ends: Vec<(OwnedFd, OwnedFd)> = Vec::new();
+    let mut events = Vec::with_capacity(spec.stages.len());
+
+    for (index, command) in spec.stages.iter().enumerate() {
+        let built = (|| -> Result<StageProc> {
+            let stdin = if index == 0 {
+                match &spec.stdin {
+                    Stdin::Inherit => Slot::Inherit,
+                    Stdin::Null => Slot::Null,
+                    Stdin::Bytes(data) => {
+                        let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
+                        sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
+                        sys::set_nonblocking(write.as_fd()).map_err(io_err("set stdin non-blocking"))?;
+                        feeder = Some(Feeder { fd: write, data: data.clone(), written: 0 });
+                        Slot::Fd(read)
+                    }
+                }
+            } else {
+                let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
+                let from = upstream.take().ok_or_else(|| Error::new(crate::ErrorKind::Io, "missing upstream pipe"))?;
+                relay_ends.push((from, write));
+                Slot::Fd(read)
+            };
+            let stdout = if index < last {
+                let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
+                sys::grow_pipe(read.as_fd(), PIPE_BUFFER);
+                upstream = Some(read);
+                Slot::Fd(write)
+            } else {
+                let (slot, read) = output_slot(&spec.stdout)?;
+                if let Some(read) = read {
+                    readers.push(reader(read, index, Stream::Stdout, &spec.stdout, spec.line_events)?);
+                }
+                slot
+            };
+            let (stderr, err_read) = output_slot(&spec.stderr)?;
+            if let Some(read) = err_read {
+                readers.push(reader(read, index, Stream::Stderr, &spec.stderr, spec.line_events)?);
+            }
+            let started = Instant::now();
+            let child = spawn::spawn(command, spec.env.as_deref(), spec.cwd.as_deref(), stdin, stdout, stderr)?;
+            Ok(StageProc::new(child, started))
+        })();
+        match built {
+            Ok(stage) => {
+                events.push(Event { stage: index, kind: EventKind::Start { pid: stage.pid } });
+                stages.push(stage);
+            }
+            Err(err) => {
+                drop((readers, feeder, relay_ends, upstream));
+                abandon(stages);
+                return Err(err);
+            }
+        }
+    }
+
+    let method = match spec.relay {
+        RelayMethod::Auto => PumpMethod::Auto,
+        RelayMethod::Portable => PumpMethod::Portable,
+    };
+    let options = PumpOptions::default()
+        .with_buffer_size(PIPE_BUFFER as usize)
+        .with_method(method)
+        .with_drain(Drain::For(spec.early_exit_grace));
+    let mut relays = Vec::with_capacity(relay_ends.len());
+    for (upstream_index, (from, to)) in relay_ends.into_iter().enumerate() {
+        let closed = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&closed);
+        let waker = Arc::clone(&shared);
+        let options = options.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("cuprum-relay-{upstream_index}"))
+            .spawn(move || {
+                let result = crate::stream::pump_with(from.as_fd(), to, &options);
+                if matches!(&result, Ok(report) if report.downstream_closed) {
+                    flag.store(true, Ordering::Release);
+                }
+                // Closing the upstream read end here makes an endless
+                // producer get SIGPIPE on its next write.
+                drop(from);
+                waker.wake();
+                result
+            })
+            .map_err(io_err("start relay thread"));
+        match handle {
+            Ok(handle) => relays.push(Relay { upstream: upstream_index, handle: Some(handle), downstream_closed: closed }),
+            Err(err) => {
+                abandon(stages);
+                return Err(err);
+            }
+        }
+    }
+
+    let pids = stages.iter().map(|s| s.pid).collect();
+    let deadline = spec.timeout.map(|t| Instant::now() + t);
+    shared.push(events);
+    let supervisor = Supervisor::new(
+        Arc::clone(&shared),
+        stages,
+        readers,
+        feeder,
+        relays,
+        deadline,
+        spec.cancel_grace,
+        spec.decode,
+    );
+    std::thread::Builder::new()
+        .name("cuprum-supervisor".into())
+        .spawn(move || supervisor.run())
+        .map_err(io_err("start supervisor thread"))?;
+    Ok(Execution::new(shared, pids, spec.cancel_grace))
+}

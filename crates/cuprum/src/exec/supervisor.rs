@@ -1,0 +1,549 @@
+//! The supervisor: one thread per execution that multiplexes every
+//! descriptor of the run with `poll(2)`.
+//!
+//! It reads the piped output streams (capture, echo, line events), feeds
+//! stdin, notices child exits (a pidfd per stage on Linux, `waitpid`
+//! polling elsewhere), watches relay threads, and enforces the lifecycle:
+//!
+//! - **Timeout**: once the deadline passes while a stage is still running,
+//!   every live stage's process group gets SIGTERM; after `cancel_grace`
+//!   every terminated group gets SIGKILL (grandchildren included); children
+//!   are reaped and output drained to end of file.
+//! - **Cancel**: the same teardown, on request from any thread.
+//! - **Fail-fast**: the first stage observed to exit non-zero (and not
+//!   excused as an early exit) sets the failure index; unless it is the last
+//!   stage, every other live stage is torn down the same way.
+//! - **Early exit**: a stage that dies of SIGPIPE, or fails after its relay
+//!   saw a broken pipe, once its downstream stage has exited, keeps its exit
+//!   code but is not a failure.
+//!
+//! The supervisor ends only when every child is reaped, every stream is at
+//! end of file, stdin is closed and every relay has returned; it then
+//! publishes the [`Outcome`].
+
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use std::io;
+
+use super::event::{Event, EventKind, StdinOp, Stream};
+use super::outcome::{Captured, Outcome, StageOutcome};
+use super::shared::Shared;
+use super::spec::Decode;
+use super::sys;
+use crate::stream::{LineSplitter, PumpReport, Utf8Decoder};
+use crate::{Error, Result};
+
+/// Bytes read per system call from an output pipe.
+const READ_CHUNK: usize = 1 << 16;
+/// Reads per stream per poll round, so one chatty stream cannot starve the
+/// others.
+const READS_PER_ROUND: usize = 16;
+/// How often child exits are checked where no pidfd is available.
+const WAITPID_TICK: Duration = Duration::from_millis(5);
+/// Pending events above which output reading pauses until the caller takes
+/// them (backpressure for line events).
+const EVENT_BACKLOG: usize = 1 << 16;
+
+/// One spawned stage.
+pub(crate) struct StageProc {
+    pub(crate) child: Child,
+    pub(crate) pid: u32,
+    pub(crate) pidfd: Option<OwnedFd>,
+    pub(crate) started: Instant,
+    exit: Option<(i32, Instant)>,
+    terminated: bool,
+    early_exit: bool,
+}
+
+impl StageProc {
+    pub(crate) fn new(child: Child, started: Instant) -> Self {
+        let pid = child.id();
+        Self {
+            pidfd: sys::pidfd_open(pid),
+            pid,
+            child,
+            started,
+            exit: None,
+            terminated: false,
+            early_exit: false,
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.exit.is_none()
+    }
+}
+
+/// Where a stream's bytes are echoed.
+pub(crate) enum EchoTo {
+    Fd(OwnedFd),
+    Events,
+}
+
+/// One piped output stream.
+pub(crate) struct Reader {
+    /// `None` once the stream reached end of file (and was closed).
+    pub(crate) fd: Option<OwnedFd>,
+    pub(crate) stage: usize,
+    pub(crate) stream: Stream,
+    pub(crate) capture: Option<Vec<u8>>,
+    pub(crate) echo: Option<EchoTo>,
+    pub(crate) lines: Option<(Utf8Decoder, LineSplitter)>,
+}
+
+/// The stdin payload still to write.
+pub(crate) struct Feeder {
+    pub(crate) fd: OwnedFd,
+    pub(crate) data: Vec<u8>,
+    pub(crate) written: usize,
+}
+
+/// A relay thread between two stages.
+pub(crate) struct Relay {
+    pub(crate) upstream: usize,
+    pub(crate) handle: Option<JoinHandle<Result<PumpReport>>>,
+    pub(crate) downstream_closed: Arc<AtomicBool>,
+}
+
+/// Everything the supervisor thread owns.
+pub(crate) struct Supervisor {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) stages: Vec<StageProc>,
+    pub(crate) readers: Vec<Reader>,
+    pub(crate) feeder: Option<Feeder>,
+    pub(crate) relays: Vec<Relay>,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) grace: Duration,
+    pub(crate) decode: Decode,
+    kill_at: Option<Instant>,
+    timed_out: bool,
+    cancelled: bool,
+    failure_index: Option<usize>,
+    error: Option<Error>,
+    events: Vec<Event>,
+    scratch: Vec<u8>,
+}
+
+/// What the supervisor waits on in one round.
+#[derive(Clone, Copy)]
+enum Slot {
+    Control,
+    Reader(usize),
+    Feeder,
+    Stage(usize),
+}
+
+impl Supervisor {
+    #[expect(clippy::too_many_arguments, reason = "assembled once by `spawn`; each part is distinct")]
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        stages: Vec<StageProc>,
+        readers: Vec<Reader>,
+        feeder: Option<Feeder>,
+        relays: Vec<Relay>,
+        deadline: Option<Instant>,
+        grace: Duration,
+        decode: Decode,
+    ) -> Self {
+        Self {
+            shared,
+            stages,
+            readers,
+            feeder,
+            relays,
+            deadline,
+            grace,
+            decode,
+            kill_at: None,
+            timed_out: false,
+            cancelled: false,
+            failure_index: None,
+            error: None,
+            events: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Runs the execution to completion and publishes its outcome.
+    pub(crate) fn run(mut self) {
+        if let Err(err) = self.run_loop() {
+            // The loop only fails if poll itself fails; tear everything down
+            // so no child is left behind, then report the error.
+            self.terminate_all(Duration::ZERO);
+            for stage in &mut self.stages {
+                sys::kill_group(stage.pid, libc::SIGKILL);
+                if stage.running() {
+                    let status = stage.child.wait().ok();
+                    let code = status.map_or(-1, exit_code);
+                    stage.exit = Some((code, Instant::now()));
+                }
+            }
+            self.error.get_or_insert(err);
+            self.readers.clear();
+            self.feeder = None;
+            self.join_relays(true);
+        }
+        let outcome = self.outcome();
+        self.shared.finish(std::mem::take(&mut self.events), outcome);
+    }
+
+    fn run_loop(&mut self) -> Result<()> {
+        let mut pollfds: Vec<libc::pollfd> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
+        loop {
+            let now = Instant::now();
+            if let Some(grace) = self.shared.cancel_requested() {
+                if !self.cancelled && self.stages.iter().any(StageProc::running) {
+                    self.cancelled = true;
+                    self.terminate_all(grace);
+                }
+            }
+            if let Some(deadline) = self.deadline {
+                if now >= deadline && self.stages.iter().any(StageProc::running) {
+                    self.deadline = None;
+                    self.timed_out = true;
+                    self.terminate_all(self.grace);
+                }
+            }
+            if self.kill_at.is_some_and(|at| now >= at) {
+                self.kill_at = None;
+                for stage in self.stages.iter().filter(|s| s.terminated) {
+                    sys::kill_group(stage.pid, libc::SIGKILL);
+                }
+            }
+            self.reap_without_pidfd();
+            self.collect_relays();
+            self.flush_events();
+            if self.finished() {
+                return Ok(());
+            }
+
+            pollfds.clear();
+            slots.clear();
+            let mut push = |fd: i32, events: i16, slot: Slot| {
+                pollfds.push(libc::pollfd { fd, events, revents: 0 });
+                slots.push(slot);
+            };
+            push(self.shared.control_fd().as_raw_fd(), libc::POLLIN, Slot::Control);
+            let backlogged = self.shared.backlog() > EVENT_BACKLOG;
+            if !backlogged {
+                for (index, reader) in self.readers.iter().enumerate() {
+                    if let Some(fd) = &reader.fd {
+                        push(fd.as_raw_fd(), libc::POLLIN, Slot::Reader(index));
+                    }
+                }
+            }
+            if let Some(feeder) = &self.feeder {
+                push(feeder.fd.as_raw_fd(), libc::POLLOUT, Slot::Feeder);
+            }
+            for (index, stage) in self.stages.iter().enumerate() {
+                if let (true, Some(pidfd)) = (stage.running(), &stage.pidfd) {
+                    push(pidfd.as_raw_fd(), libc::POLLIN, Slot::Stage(index));
+                }
+            }
+            let wait = self.next_wakeup(now, backlogged);
+            sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"))?;
+
+            // Downstream stages first, so an upstream stage that dies of a
+            // broken pipe in the same round sees its reader already gone.
+            for (pollfd, slot) in pollfds.iter().zip(&slots).rev() {
+                if pollfd.revents == 0 {
+                    continue;
+                }
+                match *slot {
+                    Slot::Control => self.shared.clear_control(),
+                    Slot::Reader(index) => self.read_stream(index),
+                    Slot::Feeder => self.feed_stdin(),
+                    Slot::Stage(index) => self.try_reap(index),
+                }
+            }
+        }
+    }
+
+    fn next_wakeup(&self, now: Instant, backlogged: bool) -> Option<Duration> {
+        let mut wait: Option<Duration> = None;
+        let mut consider = |d: Duration| wait = Some(wait.map_or(d, |w| w.min(d)));
+        if let Some(deadline) = self.deadline {
+            consider(deadline.saturating_duration_since(now));
+        }
+        if let Some(kill_at) = self.kill_at {
+            consider(kill_at.saturating_duration_since(now));
+        }
+        if backlogged || self.stages.iter().any(|s| s.running() && s.pidfd.is_none()) {
+            consider(WAITPID_TICK);
+        }
+        wait
+    }
+
+    fn finished(&self) -> bool {
+        self.stages.iter().all(|s| !s.running())
+            && self.readers.iter().all(|r| r.fd.is_none())
+            && self.feeder.is_none()
+            && self.relays.iter().all(|r| r.handle.is_none())
+    }
+
+    /// SIGTERM to every live stage's group; SIGKILL to all terminated groups
+    /// once `grace` has passed. Stops feeding stdin.
+    fn terminate_all(&mut self, grace: Duration) {
+        self.feeder = None;
+        for stage in self.stages.iter_mut().filter(|s| s.running() && !s.terminated) {
+            stage.terminated = true;
+            sys::kill_group(stage.pid, libc::SIGTERM);
+        }
+        let at = Instant::now() + grace;
+        self.kill_at = Some(self.kill_at.map_or(at, |k| k.min(at)));
+    }
+
+    fn reap_without_pidfd(&mut self) {
+        for index in 0..self.stages.len() {
+            if self.stages[index].running() && self.stages[index].pidfd.is_none() {
+                self.try_reap(index);
+            }
+        }
+    }
+
+    fn try_reap(&mut self, index: usize) {
+        let stage = &mut self.stages[index];
+        if !stage.running() {
+            return;
+        }
+        let status = match stage.child.try_wait() {
+            Ok(Some(status)) => status,
+            Ok(None) => return,
+            Err(err) => {
+                // The child is gone from under us (someone else reaped it).
+                self.error.get_or_insert(Error::io(err, "waitpid"));
+                stage.exit = Some((-1, Instant::now()));
+                stage.pidfd = None;
+                return;
+            }
+        };
+        let now = Instant::now();
+        let code = exit_code(status);
+        stage.exit = Some((code, now));
+        stage.pidfd = None;
+        let duration = now.saturating_duration_since(stage.started);
+        self.events.push(Event { stage: index, kind: EventKind::Exit { exit_code: code, duration } });
+        if code == 0 {
+            return;
+        }
+        if self.excused(index, code) {
+            self.stages[index].early_exit = true;
+            return;
+        }
+        if self.failure_index.is_none() && !self.timed_out && !self.cancelled {
+            self.failure_index = Some(index);
+            if index + 1 < self.stages.len() {
+                self.terminate_all(self.grace);
+            }
+        }
+    }
+
+    /// Whether stage `index` failed only because its downstream stage
+    /// stopped reading first.
+    fn excused(&self, index: usize, code: i32) -> bool {
+        let Some(downstream) = self.stages.get(index + 1) else { return false };
+        if downstream.running() {
+            return false;
+        }
+        code == -libc::SIGPIPE
+            || self
+                .relays
+                .iter()
+                .any(|r| r.upstream == index && r.downstream_closed.load(Ordering::Acquire))
+    }
+
+    fn collect_relays(&mut self) {
+        self.join_relays(false);
+    }
+
+    fn join_relays(&mut self, block: bool) {
+        for relay in &mut self.relays {
+            let done = relay.handle.as_ref().is_some_and(|h| block || h.is_finished());
+            if !done {
+                continue;
+            }
+            let Some(handle) = relay.handle.take() else { continue };
+            match handle.join() {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => {
+                    self.error.get_or_insert(err);
+                }
+                Err(_) => {
+                    self.error.get_or_insert(Error::new(crate::ErrorKind::Io, "relay thread panicked"));
+                }
+            }
+        }
+    }
+
+    fn read_stream(&mut self, index: usize) {
+        for _ in 0..READS_PER_ROUND {
+            let reader = &mut self.readers[index];
+            let Some(fd) = reader.fd.as_ref() else { return };
+            let result = match reader.capture.as_mut() {
+                Some(buffer) => {
+                    let before = buffer.len();
+                    sys::read_append(fd.as_fd(), buffer, READ_CHUNK).map(|n| (before, n))
+                }
+                None => {
+                    self.scratch.resize(READ_CHUNK, 0);
+                    sys::read(fd.as_fd(), &mut self.scratch).map(|n| (0, n))
+                }
+            };
+            match result {
+                Ok((_, 0)) => {
+                    self.finish_stream(index);
+                    return;
+                }
+                Ok((start, n)) => self.deliver(index, start, n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) => {
+                    self.error.get_or_insert(Error::io(err, "read child output"));
+                    self.finish_stream(index);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Echoes and splits the `n` bytes just read (at `start` in the capture
+    /// buffer, or at the start of the scratch buffer).
+    fn deliver(&mut self, index: usize, start: usize, n: usize) {
+        let reader = &mut self.readers[index];
+        let data = match &reader.capture {
+            Some(buffer) => &buffer[start..start + n],
+            None => &self.scratch[..n],
+        };
+        match &reader.echo {
+            // A sink that fails is gone: keep capturing, stop echoing.
+            Some(EchoTo::Fd(fd)) if sys::write_all(fd.as_fd(), data).is_err() => reader.echo = None,
+            Some(EchoTo::Fd(_)) | None => {}
+            Some(EchoTo::Events) => self.events.push(Event {
+                stage: reader.stage,
+                kind: EventKind::Output { stream: reader.stream, data: data.to_vec() },
+            }),
+        }
+        if let Some((decoder, splitter)) = &mut reader.lines {
+            let mut text = String::new();
+            decoder.decode(data, &mut text);
+            let mut lines = Vec::new();
+            splitter.feed(&text, &mut lines);
+            let (stage, stream) = (reader.stage, reader.stream);
+            self.events.extend(lines.into_iter().map(|text| Event { stage, kind: EventKind::Line { stream, text } }));
+        }
+    }
+
+    fn finish_stream(&mut self, index: usize) {
+        let reader = &mut self.readers[index];
+        // Close the descriptor now: a finished stream is never polled again.
+        reader.fd = None;
+        if let Some((decoder, splitter)) = &mut reader.lines {
+            let mut text = String::new();
+            decoder.finish(&mut text);
+            let mut lines = Vec::new();
+            splitter.feed(&text, &mut lines);
+            splitter.finish(&mut lines);
+            let (stage, stream) = (reader.stage, reader.stream);
+            self.events.extend(lines.into_iter().map(|text| Event { stage, kind: EventKind::Line { stream, text } }));
+        }
+    }
+
+    fn feed_stdin(&mut self) {
+        let Some(feeder) = self.feeder.as_mut() else { return };
+        while feeder.written < feeder.data.len() {
+            match sys::write(feeder.fd.as_fd(), &feeder.data[feeder.written..]) {
+                Ok(0) => {
+                    self.stdin_failed(StdinOp::Write, io::ErrorKind::WriteZero.into());
+                    return;
+                }
+                Ok(n) => feeder.written += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) => {
+                    self.stdin_failed(StdinOp::Write, err);
+                    return;
+                }
+            }
+        }
+        let Some(feeder) = self.feeder.take() else { return };
+        let bytes = feeder.data.len();
+        let raw = feeder.fd.into_raw_fd();
+        // SAFETY: `raw` came from an OwnedFd we just gave up, so it is open
+        // and closed exactly once here.
+        if unsafe { libc::close(raw) } != 0 {
+            let err = io::Error::last_os_error();
+            self.events.push(Event { stage: 0, kind: EventKind::StdinError { op: StdinOp::Close, error: err } });
+        } else {
+            self.events.push(Event { stage: 0, kind: EventKind::Stdin { bytes } });
+        }
+    }
+
+    fn stdin_failed(&mut self, op: StdinOp, error: io::Error) {
+        self.feeder = None;
+        self.events.push(Event { stage: 0, kind: EventKind::StdinError { op, error } });
+    }
+
+    fn flush_events(&mut self) {
+        if !self.events.is_empty() {
+            self.shared.push(std::mem::take(&mut self.events));
+        }
+    }
+
+    fn outcome(&mut self) -> Outcome {
+        let decode = self.decode;
+        let mut captured: Vec<(usize, Stream, Captured)> = Vec::new();
+        for reader in &mut self.readers {
+            if let Some(buffer) = reader.capture.take() {
+                captured.push((reader.stage, reader.stream, to_captured(buffer, decode)));
+            }
+        }
+        let stages = self
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(index, stage)| {
+                let (exit_code, ended) = stage.exit.unwrap_or((-1, Instant::now()));
+                let mut take = |stream: Stream| {
+                    captured
+                        .iter()
+                        .position(|(s, k, _)| *s == index && *k == stream)
+                        .map(|at| captured.swap_remove(at).2)
+                };
+                StageOutcome {
+                    pid: stage.pid,
+                    exit_code,
+                    duration: ended.saturating_duration_since(stage.started),
+                    stdout: take(Stream::Stdout),
+                    stderr: take(Stream::Stderr),
+                    early_exit: stage.early_exit,
+                }
+            })
+            .collect();
+        Outcome {
+            stages,
+            timed_out: self.timed_out,
+            cancelled: self.cancelled,
+            failure_index: self.failure_index,
+            error: self.error.take(),
+        }
+    }
+}
+
+/// Python's convention: the exit status, or `-N` for death by signal N.
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status.code().or_else(|| status.signal().map(|s| -s)).unwrap_or(-1)
+}
+
+fn to_captured(buffer: Vec<u8>, decode: Decode) -> Captured {
+    match decode {
+        Decode::Bytes => Captured::Bytes(buffer),
+        Decode::Utf8Lossy => Captured::Text(match String::from_utf8(buffer) {
+            Ok(text) => text,
+            Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+        }),
+    }
+}

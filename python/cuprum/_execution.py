@@ -1,0 +1,599 @@
+"""The bridge between the typed API and the native engine.
+
+One code path serves ``run()`` and ``run_sync()``: :class:`_Run` is written as
+a generator that prepares the run (allowlist, stdin, timeout, hooks, plan
+events, before hooks), spawns it on the engine, yields the native
+``Execution`` handle to a *driver*, and builds the result once the driver has
+delivered every event. The two drivers differ only in how they wait:
+
+- :func:`_drive_async` waits on the handle's notify descriptor with
+  ``loop.add_reader`` (no thread, no polling);
+- :func:`_drive_sync` blocks in the engine with the GIL released.
+
+Whatever interrupts a run (a raising hook, a cancelled task, Ctrl-C), the
+handle is cancelled — SIGTERM to every stage's process group, SIGKILL after
+``cancel_grace`` — and waited for before the exception propagates, so no
+child outlives the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import inspect
+import logging
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from cuprum import _native
+from cuprum._backend import StreamBackend, get_stream_backend
+from cuprum._command import Pipeline, SafeCmd
+from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
+from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
+from cuprum.context import current_context, merge_env_overlays, resolve_env
+from cuprum.events import ExecEvent, ExecId, default_tags, new_exec_id
+
+_stdin_logger = logging.getLogger("cuprum.stdin")
+_observe_logger = logging.getLogger("cuprum.events")
+
+_R = TypeVar("_R")
+_Events = list[tuple[str, int, Any]]
+_Steps = Generator[Any, None, _R]
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+class _Echo:
+    """Where one stream's echo goes: a descriptor the engine writes, or a
+    Python sink this process writes (raw bytes to ``sink.buffer``, else text
+    decoded incrementally so multibyte characters are never split)."""
+
+    __slots__ = ("_buffer", "_decoder", "_sink", "fd")
+
+    def __init__(self, sink: IO[str], encoding: str, errors: str) -> None:
+        self._sink = sink
+        self._buffer: IO[bytes] | None = getattr(sink, "buffer", None)
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self.fd: int | None = None
+        if self._buffer is not None:
+            try:
+                fd = self._buffer.fileno()
+            except (AttributeError, OSError, ValueError):
+                fd = None
+            if fd is not None:
+                sink.flush()
+                self._buffer.flush()
+                self.fd = fd
+        else:
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+
+    @property
+    def native(self) -> int:
+        """The value for ``_native.spawn``'s ``echo_*`` argument."""
+        return self.fd if self.fd is not None else _native.ECHO_EVENTS
+
+    def write(self, chunk: bytes) -> None:
+        if self._buffer is not None:
+            self._buffer.write(chunk)
+            self._buffer.flush()
+        elif self._decoder is not None:
+            text = self._decoder.decode(chunk)
+            if text:
+                self._sink.write(text)
+                self._sink.flush()
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            text = self._decoder.decode(b"", final=True)
+            if text:
+                self._sink.write(text)
+                self._sink.flush()
+
+
+class _Stage:
+    """Per-stage data built once per execution (never per line)."""
+
+    __slots__ = ("argv", "cmd", "exec_id", "pid", "tags")
+
+    def __init__(self, cmd: SafeCmd, exec_id: ExecId, tags: Mapping[str, object]) -> None:
+        self.cmd = cmd
+        self.argv = cmd.argv_with_program
+        self.exec_id = exec_id
+        self.tags = tags
+        self.pid: int | None = None
+
+
+class _Run:
+    """One execution of a command or a pipeline (see the module docstring)."""
+
+    def __init__(
+        self,
+        parts: Sequence[SafeCmd],
+        *,
+        pipeline: bool,
+        output: RunOutputOptions | None,
+        timeout: float | None,
+        context: ExecutionContext | None,
+        stdin: StdinInput | None,
+    ) -> None:
+        self.output = output if output is not None else RunOutputOptions()
+        self.ctx = context if context is not None else ExecutionContext()
+        scope = current_context()
+        for cmd in parts:
+            scope.check_allowed(cmd.program)
+        self.payload = stdin.resolve(self.ctx) if stdin is not None else None
+        self.timeout = _first_set(timeout, self.ctx.timeout, scope.timeout)
+        self.pipeline = pipeline
+        self.before = scope.before_hooks
+        self.after = scope.after_hooks
+        self.observers = scope.observe_hooks
+        self.scope_env = scope.env_overlay
+        self.pending: list[Awaitable[object]] = []
+        self.capture = self.output.capture
+        self.piped = self.output.capture or self.output.echo
+        count = len(parts)
+        self.stages = [
+            _Stage(
+                cmd,
+                new_exec_id(),
+                default_tags(
+                    cmd,
+                    capture=self.output.capture,
+                    echo=self.output.echo,
+                    stage_index=index if pipeline else None,
+                    stage_count=count if pipeline else None,
+                    extra=self.ctx.tags,
+                ),
+            )
+            for index, cmd in enumerate(parts)
+        ]
+        self.cwd = Path(self.ctx.cwd) if self.ctx.cwd is not None else None
+        self.event_env = merge_env_overlays(self.scope_env, self.ctx.env) if self.observers else None
+        self.echo_out: _Echo | None = None
+        self.echo_err: _Echo | None = None
+        self.schedule: Callable[[Awaitable[object], str], None] = self._collect
+
+    # -- events ---------------------------------------------------------
+
+    def _collect(self, awaitable: Awaitable[object], phase: str) -> None:
+        self.pending.append(awaitable)
+
+    def emit(self, stage: _Stage, phase: str, **fields: Any) -> None:
+        """Build one event and call every observe hook with it (FIFO)."""
+        event = ExecEvent(
+            phase,  # type: ignore[arg-type]
+            stage.cmd.program,
+            stage.argv,
+            self.cwd,
+            self.event_env,
+            stage.pid,
+            time.time(),
+            fields.pop("line", None),
+            fields.pop("exit_code", None),
+            fields.pop("duration_s", None),
+            stage.tags,
+            exec_id=stage.exec_id,
+            **fields,
+        )
+        for hook in self.observers:
+            try:
+                result = hook(event)
+            except BaseException:
+                _observe_logger.warning(
+                    "observe_hook_failed phase=%s program=%s hook=%r",
+                    phase,
+                    stage.cmd.program,
+                    hook,
+                )
+                raise
+            if result is not None and inspect.isawaitable(result):
+                self.schedule(result, phase)
+
+    def dispatch(self, events: _Events) -> None:
+        """Route a batch of engine events: echo chunks to sinks, the rest to
+        observe hooks."""
+        for kind, index, value in events:
+            stage = self.stages[index]
+            if kind == "echo_stdout":
+                if self.echo_out is not None:
+                    self.echo_out.write(value)
+            elif kind == "echo_stderr":
+                if self.echo_err is not None:
+                    self.echo_err.write(value)
+            elif kind == "start":
+                stage.pid = value
+                if self.observers:
+                    self.emit(stage, "start")
+            elif not self.observers or kind == "exit":
+                continue
+            elif kind in ("stdout", "stderr"):
+                self.emit(stage, kind, line=value)
+            elif kind == "stdin":
+                self.emit(stage, "stdin", byte_count=value)
+            elif kind == "stdin_error":
+                self._stdin_error(stage, *value)
+
+    def _stdin_error(self, stage: _Stage, operation: str, errno: int | None, message: str) -> None:
+        error = OSError(errno, message) if errno is not None else OSError(message)
+        error_type = type(error).__name__
+        note = f"{error_type}: {error}"
+        _stdin_logger.error(
+            "stdin %s failed for %s: %s", operation, stage.cmd.program, note
+        )
+        if self.observers:
+            self.emit(stage, "stdin_error", operation=operation, error_type=error_type, note=note)
+
+    # -- the run --------------------------------------------------------
+
+    def _spawn(self) -> Any:
+        ctx = self.ctx
+        utf8 = _is_utf8(ctx.encoding)
+        if self.output.echo:
+            self.echo_out = _Echo(ctx.stdout_sink or sys.stdout, ctx.encoding, ctx.errors)
+            self.echo_err = _Echo(ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors)
+        portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
+        env = resolve_env(self.scope_env, ctx.env)
+        return _native.spawn(
+            [stage.argv for stage in self.stages],
+            env=list(env.items()) if env is not None else None,
+            cwd=str(ctx.cwd) if ctx.cwd is not None else None,
+            stdin=self.payload,
+            stdin_null=self.pipeline,
+            capture=self.output.capture,
+            echo_stdout=self.echo_out.native if self.echo_out else None,
+            echo_stderr=self.echo_err.native if self.echo_err else None,
+            decode_utf8=utf8 and ctx.errors == "replace",
+            line_events=bool(self.observers) and self.piped and utf8,
+            timeout=self.timeout,
+            cancel_grace=max(ctx.cancel_grace, 0.0),
+            portable_relay=portable,
+        )
+
+    def steps(self) -> _Steps[CommandResult | PipelineResult]:
+        """The run as a generator: yields the handle once, returns the result."""
+        if self.pipeline:
+            # Resolve the relay backend before anything spawns.
+            get_stream_backend()
+        for stage in self.stages:
+            if self.observers:
+                self.emit(stage, "plan")
+            for hook in self.before:
+                hook(stage.cmd)
+        handle = self._spawn()
+        outcome = yield handle
+        for echo in (self.echo_out, self.echo_err):
+            if echo is not None:
+                echo.close()
+        if outcome.error is not None:
+            raise outcome.error
+        results = [self._result(stage, native) for stage, native in zip(self.stages, outcome.stages, strict=True)]
+        if outcome.timed_out:
+            self._timed_out(outcome, results)
+        if not self.pipeline:
+            if self.observers:
+                self._emit_exit(self.stages[0], outcome.stages[0])
+            for after_hook in self.after:
+                after_hook(self.stages[0].cmd, results[0])
+            return results[0]
+        if self.observers:
+            for stage, native in zip(self.stages, outcome.stages, strict=True):
+                self._emit_exit(stage, native)
+        for stage, result in zip(self.stages, results, strict=True):
+            for after_hook in self.after:
+                after_hook(stage.cmd, result)
+        return PipelineResult(
+            tuple(results),
+            outcome.failure_index,
+            early_exit_stages=tuple(i for i, s in enumerate(outcome.stages) if s.early_exit),
+        )
+
+    def _emit_exit(self, stage: _Stage, native: Any) -> None:
+        self.emit(stage, "exit", exit_code=native.exit_code, duration_s=max(native.duration, 0.0))
+
+    def _decode(self, value: str | bytes | None) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return value.decode(self.ctx.encoding, self.ctx.errors)
+
+    def _result(self, stage: _Stage, native: Any) -> CommandResult:
+        final = stage is self.stages[-1]
+        return CommandResult(
+            program=stage.cmd.program,
+            argv=stage.cmd.argv,
+            exit_code=native.exit_code,
+            pid=native.pid,
+            stdout=self._decode(native.stdout) if final else None,
+            stderr=self._decode(native.stderr),
+        )
+
+    def _timed_out(self, outcome: Any, results: list[CommandResult]) -> None:
+        assert self.timeout is not None
+        if self.pipeline:
+            cmd: object = tuple(stage.argv for stage in self.stages)
+            stderr = "".join(r.stderr or "" for r in results) if self.capture else None
+        else:
+            cmd = self.stages[0].argv
+            stderr = results[0].stderr if self.capture else None
+            if self.observers:
+                self._emit_exit(self.stages[0], outcome.stages[0])
+        output = (results[-1].stdout or "") if self.capture else None
+        if self.capture and stderr is None:
+            stderr = ""
+        error = TimeoutExpired(cmd=cmd, timeout=self.timeout, output=output, stderr=stderr)
+        raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
+
+
+def _first_set(*values: float | None) -> float | None:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+# -- drivers ------------------------------------------------------------
+
+
+def _drain_sync(handle: Any, sink: Callable[[_Events], None] | None) -> Any:
+    while True:
+        events, finished = handle.wait_events(None)
+        if events and sink is not None:
+            sink(events)
+        if finished:
+            return handle.outcome()
+
+
+async def _drain_async(handle: Any, sink: Callable[[_Events], None] | None) -> Any:
+    loop = asyncio.get_running_loop()
+    fd = handle.notify_fd()
+    ready = asyncio.Event()
+    loop.add_reader(fd, ready.set)
+    try:
+        while True:
+            events, finished = handle.take_events()
+            if events and sink is not None:
+                sink(events)
+            if finished:
+                return handle.outcome()
+            await ready.wait()
+            ready.clear()
+    finally:
+        loop.remove_reader(fd)
+
+
+def _drive_sync(run: _Run) -> CommandResult | PipelineResult:
+    steps = run.steps()
+    handle = next(steps)
+    try:
+        outcome = _drain_sync(handle, run.dispatch)
+    except BaseException:
+        handle.cancel(max(run.ctx.cancel_grace, 0.0))
+        _drain_sync(handle, None)
+        steps.close()
+        raise
+    return _finish(steps, outcome)
+
+
+async def _drive_async(run: _Run) -> CommandResult | PipelineResult:
+    loop = asyncio.get_running_loop()
+
+    def schedule(awaitable: Awaitable[object], phase: str) -> None:
+        name = f"cuprum.observe.{phase}"
+        if inspect.iscoroutine(awaitable):
+            run.pending.append(loop.create_task(awaitable, name=name))
+        else:
+            run.pending.append(asyncio.ensure_future(awaitable))
+
+    run.schedule = schedule
+    steps = run.steps()
+    handle = next(steps)
+    try:
+        outcome = await _drain_async(handle, run.dispatch)
+    except BaseException:
+        handle.cancel(max(run.ctx.cancel_grace, 0.0))
+        await _finish_teardown(handle)
+        steps.close()
+        raise
+    return _finish(steps, outcome)
+
+
+async def _finish_teardown(handle: Any) -> None:
+    """Wait for a cancelled run to be reaped, even if cancelled again."""
+    while True:
+        try:
+            await _drain_async(handle, None)
+        except asyncio.CancelledError:
+            continue
+        return
+
+
+def _finish(steps: _Steps[_R], outcome: Any) -> _R:
+    try:
+        steps.send(outcome)
+    except StopIteration as stop:
+        result: _R = stop.value
+        return result
+    msg = "run generator yielded twice"
+    raise RuntimeError(msg)
+
+
+# -- awaiting observe tasks -----------------------------------------------
+
+
+async def _settle_async(pending: list[Awaitable[object]]) -> BaseException | None:
+    first: BaseException | None = None
+    for awaitable in pending:
+        try:
+            await asyncio.shield(awaitable)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - re-raised by the caller
+            first = first or exc
+    return first
+
+
+def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
+    if not pending:
+        return None
+
+    async def settle() -> BaseException | None:
+        first: BaseException | None = None
+        for awaitable in pending:
+            try:
+                await awaitable
+            except Exception as exc:  # noqa: BLE001 - re-raised by the caller
+                first = first or exc
+        return first
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(settle())
+    # This thread already runs a loop: settle on a helper thread's loop.
+    box: list[BaseException | None] = []
+    worker = threading.Thread(target=lambda: box.append(asyncio.run(settle())), name="cuprum-observe")
+    worker.start()
+    worker.join()
+    return box[0] if box else None
+
+
+def _raise_settled(
+    run: _Run, error: BaseException | None, task_error: BaseException | None
+) -> None:
+    if task_error is None:
+        return
+    if error is not None and run.pipeline:
+        raise BaseExceptionGroup("pipeline finalization failed", [error, task_error])
+    if error is not None:
+        raise task_error from error
+    raise task_error
+
+
+def _execute_sync(run: _Run) -> CommandResult | PipelineResult:
+    try:
+        result = _drive_sync(run)
+    except BaseException as error:
+        _raise_settled(run, error, _settle_sync(run.pending))
+        raise
+    _raise_settled(run, None, _settle_sync(run.pending))
+    return result
+
+
+async def _execute_async(run: _Run) -> CommandResult | PipelineResult:
+    try:
+        result = await _drive_async(run)
+    except BaseException as error:
+        _raise_settled(run, error, await _settle_async(run.pending))
+        raise
+    _raise_settled(run, None, await _settle_async(run.pending))
+    return result
+
+
+# -- entry points -----------------------------------------------------------
+
+
+def _command_run(
+    cmd: SafeCmd,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    stdin: StdinInput | None,
+) -> _Run:
+    return _Run((cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin)
+
+
+async def run_command(
+    cmd: SafeCmd,
+    *,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    stdin: StdinInput | None,
+) -> CommandResult:
+    """``SafeCmd.run``."""
+    result = await _execute_async(_command_run(cmd, output, timeout, context, stdin))
+    assert isinstance(result, CommandResult)
+    return result
+
+
+def run_command_sync(
+    cmd: SafeCmd,
+    *,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    stdin: StdinInput | None,
+) -> CommandResult:
+    """``SafeCmd.run_sync``."""
+    result = _execute_sync(_command_run(cmd, output, timeout, context, stdin))
+    assert isinstance(result, CommandResult)
+    return result
+
+
+def _pipeline_output(
+    output: RunOutputOptions | None, flags: Mapping[str, bool]
+) -> RunOutputOptions | None:
+    unexpected = sorted(set(flags) - {"capture", "echo"})
+    if unexpected:
+        msg = f"unexpected keyword arguments: {', '.join(unexpected)}"
+        raise TypeError(msg)
+    if not flags:
+        return output
+    if output is not None:
+        msg = "pass either output= or the deprecated capture=/echo= flags, not both"
+        raise ValueError(msg)
+    warnings.warn(
+        "Pipeline.run(capture=..., echo=...) is deprecated; pass output=RunOutputOptions(...)",
+        DeprecationWarning,
+        stacklevel=5,
+    )
+    return RunOutputOptions(capture=flags.get("capture", True), echo=flags.get("echo", False))
+
+
+def _pipeline_run(
+    pipeline: Pipeline,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    flags: Mapping[str, bool],
+) -> _Run:
+    output = _pipeline_output(output, flags)
+    return _Run(pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None)
+
+
+async def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    flags: Mapping[str, bool],
+) -> PipelineResult:
+    """``Pipeline.run``."""
+    result = await _execute_async(_pipeline_run(pipeline, output, timeout, context, flags))
+    assert isinstance(result, PipelineResult)
+    return result
+
+
+def run_pipeline_sync(
+    pipeline: Pipeline,
+    *,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+    flags: Mapping[str, bool],
+) -> PipelineResult:
+    """``Pipeline.run_sync``."""
+    result = _execute_sync(_pipeline_run(pipeline, output, timeout, context, flags))
+    assert isinstance(result, PipelineResult)
+    return result
+

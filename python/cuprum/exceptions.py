@@ -1,0 +1,41 @@
+"""Every exception cuprum raises, in one place.
+
+::
+
+    Exception
+    ├── LookupError
+    │   └── UnknownProgramError          a program is not in the catalogue
+    ├── ValueError
+    │   ├── DuplicateProjectError        a catalogue repeats a project name
+    │   └── DuplicateProgramError        two projects claim one program
+    ├── ContextError                     base of the context domain
+    │   └── ForbiddenProgramError        (also PermissionError) the scope denies a program
+    └── OSError
+        ├── TimeoutError
+        │   └── TimeoutExpired           a run outlived its deadline
+        └── PermissionError
+            └── ForbiddenProgramError
+
+Running a program can also raise the standard ``OSError`` subclasses:
+``FileNotFoundError`` (missing program or working directory),
+``PermissionError`` (program not executable); a NUL character in argv or the
+environment raises ``ValueError`` before anything is spawned.
+"""
+
+from __future__ import annotations
+
+from cuprum._results import TimeoutExpired as TimeoutExpired
+from cuprum.catalogue import DuplicateProgramError as DuplicateProgramError
+from cuprum.catalogue import DuplicateProjectError as DuplicateProjectError
+from cuprum.catalogue import UnknownProgramError as UnknownProgramError
+from cuprum.context import ContextError as ContextError
+from cuprum.context import ForbiddenProgramError as ForbiddenProgramError
+
+__all__ = [
+    "ContextError",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
+    "ForbiddenProgramError",
+    "TimeoutExpired",
+    "UnknownProgramError",
+]
