@@ -8,8 +8,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use cuprum::exec::{
-    Captured, Decode, Echo, Event, EventKind, ExecSpec, Execution as EngineExecution, Output, RelayMethod, StdinOp,
-    Stdin, Stream,
+    Captured, Decode, Echo, Event, EventKind, ExecSpec, Execution as EngineExecution, Output,
+    RelayMethod, Stdin, StdinOp, Stream,
 };
 use cuprum::Command;
 use pyo3::exceptions::PyValueError;
@@ -42,7 +42,9 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
             let fd = i32::try_from(fd)
                 .ok()
                 .filter(|fd| *fd >= 0)
-                .ok_or_else(|| PyValueError::new_err(format!("echo descriptor {fd} is out of range")))?;
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!("echo descriptor {fd} is out of range"))
+                })?;
             // SAFETY: the caller keeps `fd` open for the duration of this
             // call; the engine duplicates it before returning.
             let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -58,8 +60,14 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay
 ))]
-#[expect(clippy::too_many_arguments, reason = "mirrors the keyword-only Python signature")]
-#[expect(clippy::fn_params_excessive_bools, reason = "mirrors the keyword-only Python signature")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword-only Python signature"
+)]
+#[expect(
+    clippy::fn_params_excessive_bools,
+    reason = "mirrors the keyword-only Python signature"
+)]
 pub(crate) fn spawn(
     py: Python<'_>,
     stages: Vec<Vec<OsString>>,
@@ -90,13 +98,27 @@ pub(crate) fn spawn(
         .env(env)
         .cwd(cwd.map(Into::into))
         .stdin(stdin)
-        .stdout(Output { capture, echo: echo(echo_stdout)? })
-        .stderr(Output { capture, echo: echo(echo_stderr)? })
-        .decode(if decode_utf8 { Decode::Utf8Lossy } else { Decode::Bytes })
+        .stdout(Output {
+            capture,
+            echo: echo(echo_stdout)?,
+        })
+        .stderr(Output {
+            capture,
+            echo: echo(echo_stderr)?,
+        })
+        .decode(if decode_utf8 {
+            Decode::Utf8Lossy
+        } else {
+            Decode::Bytes
+        })
         .line_events(line_events)
         .timeout(timeout.map(seconds))
         .cancel_grace(seconds(cancel_grace))
-        .relay(if portable_relay { RelayMethod::Portable } else { RelayMethod::Auto });
+        .relay(if portable_relay {
+            RelayMethod::Portable
+        } else {
+            RelayMethod::Auto
+        });
     let inner = py.detach(|| spec.spawn()).map_err(to_py_err)?;
     Ok(Execution { inner })
 }
@@ -128,14 +150,29 @@ fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTupl
             };
             let errno = error.raw_os_error();
             let text = error.to_string();
-            let message = cuprum::Error::io(error, "").os_description().unwrap_or(text);
-            (intern!(py, "stdin_error").clone(), (op, errno, message).into_bound_py_any(py)?)
+            let message = cuprum::Error::io(error, "")
+                .os_description()
+                .unwrap_or(text);
+            (
+                intern!(py, "stdin_error").clone(),
+                (op, errno, message).into_bound_py_any(py)?,
+            )
         }
-        EventKind::Output { stream, data } => (stream_name(py, stream, true), PyBytes::new(py, &data).into_any()),
-        EventKind::Line { stream, text } => (stream_name(py, stream, false), PyString::new(py, &text).into_any()),
-        EventKind::Exit { exit_code, duration } => {
-            (intern!(py, "exit").clone(), (exit_code, duration.as_secs_f64()).into_bound_py_any(py)?)
-        }
+        EventKind::Output { stream, data } => (
+            stream_name(py, stream, true),
+            PyBytes::new(py, &data).into_any(),
+        ),
+        EventKind::Line { stream, text } => (
+            stream_name(py, stream, false),
+            PyString::new(py, &text).into_any(),
+        ),
+        EventKind::Exit {
+            exit_code,
+            duration,
+        } => (
+            intern!(py, "exit").clone(),
+            (exit_code, duration.as_secs_f64()).into_bound_py_any(py)?,
+        ),
         _ => (intern!(py, "unknown").clone(), py.None().into_bound(py)),
     };
     PyTuple::new(py, [kind.into_any(), stage.into_bound_py_any(py)?, value])
@@ -170,14 +207,22 @@ impl Execution {
     /// `timeout` seconds pass; then takes the events: `(events, finished)`.
     /// Python signal handlers run while waiting.
     #[pyo3(signature = (timeout=None))]
-    fn wait_events<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<(Bound<'py, PyList>, bool)> {
+    fn wait_events<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+    ) -> PyResult<(Bound<'py, PyList>, bool)> {
         let deadline = timeout.map(|t| std::time::Instant::now() + seconds(t));
         loop {
             let slice = deadline.map_or(SIGNAL_CHECK, |d| {
-                d.saturating_duration_since(std::time::Instant::now()).min(SIGNAL_CHECK)
+                d.saturating_duration_since(std::time::Instant::now())
+                    .min(SIGNAL_CHECK)
             });
             let taken = py.detach(|| self.inner.wait_events(Some(slice)));
-            if !taken.events.is_empty() || taken.finished || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            if !taken.events.is_empty()
+                || taken.finished
+                || deadline.is_some_and(|d| std::time::Instant::now() >= d)
+            {
                 return batch(py, taken);
             }
             py.check_signals()?;
@@ -193,7 +238,9 @@ impl Execution {
     /// The outcome once the finishing batch was taken; `None` before (or if
     /// already taken).
     fn outcome(&self, py: Python<'_>) -> PyResult<Option<Outcome>> {
-        let Some(outcome) = self.inner.take_outcome() else { return Ok(None) };
+        let Some(outcome) = self.inner.take_outcome() else {
+            return Ok(None);
+        };
         let stages = outcome
             .stages
             .into_iter()
@@ -208,9 +255,18 @@ impl Execution {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let error = outcome.error.map(|err| to_py_err(err).into_value(py).into_any());
+        let error = outcome
+            .error
+            .map(|err| to_py_err(err).into_value(py).into_any());
         Ok(Some(Outcome {
-            stages: PyList::new(py, stages.into_iter().map(|s| Py::new(py, s)).collect::<PyResult<Vec<_>>>()?)?.unbind(),
+            stages: PyList::new(
+                py,
+                stages
+                    .into_iter()
+                    .map(|s| Py::new(py, s))
+                    .collect::<PyResult<Vec<_>>>()?,
+            )?
+            .unbind(),
             timed_out: outcome.timed_out,
             cancelled: outcome.cancelled,
             failure_index: outcome.failure_index,

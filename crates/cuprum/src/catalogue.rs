@@ -28,7 +28,10 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self { name: name.into(), programs: programs.into_iter().map(Into::into).collect() }
+        Self {
+            name: name.into(),
+            programs: programs.into_iter().map(Into::into).collect(),
+        }
     }
 
     /// The project's name.
@@ -90,7 +93,10 @@ impl Catalogue {
                     let owner: &Project = &projects[owner];
                     return Err(Error::new(
                         ErrorKind::InvalidArgument,
-                        format!("program `{program}` is already owned by project `{}`", owner.name),
+                        format!(
+                            "program `{program}` is already owned by project `{}`",
+                            owner.name
+                        ),
                     ));
                 }
                 owners.insert(program.clone(), index);
@@ -121,9 +127,15 @@ impl Catalogue {
     /// # Ok::<(), cuprum::Error>(())
     /// ```
     pub fn lookup(&self, program: &str) -> Result<&Project> {
-        self.owners.get(program).map(|&index| &self.projects[index]).ok_or_else(|| {
-            Error::new(ErrorKind::UnknownProgram, format!("program `{program}` is not in the catalogue allowlist"))
-        })
+        self.owners
+            .get(program)
+            .map(|&index| &self.projects[index])
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnknownProgram,
+                    format!("program `{program}` is not in the catalogue allowlist"),
+                )
+            })
     }
 
     /// A [`Command`] for a catalogued `program`.

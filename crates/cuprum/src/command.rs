@@ -28,7 +28,9 @@ impl Command {
     /// `/` is looked up on `PATH` when it is spawned.
     #[must_use]
     pub fn new(program: impl Into<OsString>) -> Self {
-        Self { argv: vec![program.into()] }
+        Self {
+            argv: vec![program.into()],
+        }
     }
 
     /// Builds a command from a full argv (program first).
@@ -52,7 +54,10 @@ impl Command {
     {
         let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
         if argv.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "argv must name a program"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "argv must name a program",
+            ));
         }
         Ok(Self { argv })
     }
@@ -90,7 +95,10 @@ impl Command {
     /// Rejects argv elements that cannot be passed to `execve` (NUL bytes).
     pub(crate) fn validate(&self) -> Result<()> {
         if self.argv[0].is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "program name is empty"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "program name is empty",
+            ));
         }
         for (index, arg) in self.argv.iter().enumerate() {
             if arg.as_bytes().contains(&0) {
@@ -157,7 +165,9 @@ impl Pipeline {
 impl BitOr for Command {
     type Output = Pipeline;
     fn bitor(self, rhs: Command) -> Pipeline {
-        Pipeline { stages: vec![self, rhs] }
+        Pipeline {
+            stages: vec![self, rhs],
+        }
     }
 }
 

@@ -105,7 +105,11 @@ impl std::fmt::Debug for shared::Shared {
 
 impl Execution {
     fn new(shared: Arc<shared::Shared>, pids: Vec<u32>, grace: Duration) -> Self {
-        Self { shared, pids, grace }
+        Self {
+            shared,
+            pids,
+            grace,
+        }
     }
 
     /// The process id of every stage, in stage order.

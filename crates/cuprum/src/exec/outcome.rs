@@ -94,6 +94,9 @@ impl Outcome {
     /// Whether every stage succeeded and nothing timed out or was cancelled.
     #[must_use]
     pub fn success(&self) -> bool {
-        !self.timed_out && !self.cancelled && self.error.is_none() && self.stages.iter().all(StageOutcome::ok)
+        !self.timed_out
+            && !self.cancelled
+            && self.error.is_none()
+            && self.stages.iter().all(StageOutcome::ok)
     }
 }

@@ -119,7 +119,10 @@ impl Shared {
 
     fn take_locked(&self, state: &mut State) -> Batch {
         self.notifier.clear();
-        Batch { events: std::mem::take(&mut state.events), finished: state.done }
+        Batch {
+            events: std::mem::take(&mut state.events),
+            finished: state.done,
+        }
     }
 
     pub(crate) fn take(&self) -> Batch {
@@ -135,13 +138,19 @@ impl Shared {
         let mut state = self.lock();
         while state.events.is_empty() && !state.done {
             state = match deadline {
-                None => self.cond.wait(state).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .cond
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         break;
                     }
-                    self.cond.wait_timeout(state, left).unwrap_or_else(PoisonError::into_inner).0
+                    self.cond
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
                 }
             };
         }

@@ -63,7 +63,11 @@ pub(crate) fn validate_cwd(cwd: &Path) -> Result<()> {
             cwd.display().to_string(),
             io::Error::from_raw_os_error(libc::ENOTDIR),
         )),
-        Err(err) => Err(Error::with_source(ErrorKind::BadWorkingDirectory, cwd.display().to_string(), err)),
+        Err(err) => Err(Error::with_source(
+            ErrorKind::BadWorkingDirectory,
+            cwd.display().to_string(),
+            err,
+        )),
     }
 }
 
@@ -80,7 +84,10 @@ pub(crate) fn spawn(
     stdout: Slot,
     stderr: Slot,
 ) -> Result<Child> {
-    #[expect(clippy::disallowed_methods, reason = "this module is the engine's one spawning site")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this module is the engine's one spawning site"
+    )]
     let mut builder = std::process::Command::new(command.program());
     builder.args(&command.argv()[1..]).process_group(0);
     if let Some(env) = env {

@@ -52,7 +52,10 @@ impl Output {
     /// ```
     #[must_use]
     pub fn capture() -> Self {
-        Self { capture: true, echo: None }
+        Self {
+            capture: true,
+            echo: None,
+        }
     }
 
     /// Sent to the null device.
@@ -184,7 +187,11 @@ impl ExecSpec {
         K: Into<OsString>,
         V: Into<OsString>,
     {
-        self.env = vars.map(|vars| vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.env = vars.map(|vars| {
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect()
+        });
         self
     }
 

@@ -37,11 +37,19 @@ fn echo_target(output: &Output) -> Result<Option<EchoTo>> {
     Ok(match &output.echo {
         None => None,
         Some(Echo::Events) => Some(EchoTo::Events),
-        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?)),
+        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(
+            sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?,
+        )),
     })
 }
 
-fn reader(fd: OwnedFd, stage: usize, stream: Stream, output: &Output, lines: bool) -> Result<Reader> {
+fn reader(
+    fd: OwnedFd,
+    stage: usize,
+    stream: Stream,
+    output: &Output,
+    lines: bool,
+) -> Result<Reader> {
     sys::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
     Ok(Reader {
         fd: Some(fd),
@@ -66,7 +74,10 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
         command.validate()?;
     }
     if spec.stages.is_empty() {
-        return Err(Error::new(crate::ErrorKind::InvalidArgument, "nothing to run"));
+        return Err(Error::new(
+            crate::ErrorKind::InvalidArgument,
+            "nothing to run",
+        ));
     }
     if let Some(env) = &spec.env {
         spawn::validate_env(env)?;
@@ -93,14 +104,21 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                     Stdin::Bytes(data) => {
                         let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
                         sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
-                        sys::set_nonblocking(write.as_fd()).map_err(io_err("set stdin non-blocking"))?;
-                        feeder = Some(Feeder { fd: write, data: data.clone(), written: 0 });
+                        sys::set_nonblocking(write.as_fd())
+                            .map_err(io_err("set stdin non-blocking"))?;
+                        feeder = Some(Feeder {
+                            fd: write,
+                            data: data.clone(),
+                            written: 0,
+                        });
                         Slot::Fd(read)
                     }
                 }
             } else {
                 let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
-                let from = upstream.take().ok_or_else(|| Error::new(crate::ErrorKind::Io, "missing upstream pipe"))?;
+                let from = upstream
+                    .take()
+                    .ok_or_else(|| Error::new(crate::ErrorKind::Io, "missing upstream pipe"))?;
                 relay_ends.push((from, write));
                 Slot::Fd(read)
             };
@@ -112,21 +130,43 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
             } else {
                 let (slot, read) = output_slot(&spec.stdout)?;
                 if let Some(read) = read {
-                    readers.push(reader(read, index, Stream::Stdout, &spec.stdout, spec.line_events)?);
+                    readers.push(reader(
+                        read,
+                        index,
+                        Stream::Stdout,
+                        &spec.stdout,
+                        spec.line_events,
+                    )?);
                 }
                 slot
             };
             let (stderr, err_read) = output_slot(&spec.stderr)?;
             if let Some(read) = err_read {
-                readers.push(reader(read, index, Stream::Stderr, &spec.stderr, spec.line_events)?);
+                readers.push(reader(
+                    read,
+                    index,
+                    Stream::Stderr,
+                    &spec.stderr,
+                    spec.line_events,
+                )?);
             }
             let started = Instant::now();
-            let child = spawn::spawn(command, spec.env.as_deref(), spec.cwd.as_deref(), stdin, stdout, stderr)?;
+            let child = spawn::spawn(
+                command,
+                spec.env.as_deref(),
+                spec.cwd.as_deref(),
+                stdin,
+                stdout,
+                stderr,
+            )?;
             Ok(StageProc::new(child, started))
         })();
         match built {
             Ok(stage) => {
-                events.push(Event { stage: index, kind: EventKind::Start { pid: stage.pid } });
+                events.push(Event {
+                    stage: index,
+                    kind: EventKind::Start { pid: stage.pid },
+                });
                 stages.push(stage);
             }
             Err(err) => {
@@ -166,7 +206,11 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
             })
             .map_err(io_err("start relay thread"));
         match handle {
-            Ok(handle) => relays.push(Relay { upstream: upstream_index, handle: Some(handle), downstream_closed: closed }),
+            Ok(handle) => relays.push(Relay {
+                upstream: upstream_index,
+                handle: Some(handle),
+                downstream_closed: closed,
+            }),
             Err(err) => {
                 abandon(stages);
                 return Err(err);

@@ -21,6 +21,7 @@
 //! end of file, stdin is closed and every relay has returned; it then
 //! publishes the [`Outcome`].
 
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Child;
@@ -28,7 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use std::io;
 
 use super::event::{Event, EventKind, StdinOp, Stream};
 use super::outcome::{Captured, Outcome, StageOutcome};
@@ -139,7 +139,10 @@ enum Slot {
 }
 
 impl Supervisor {
-    #[expect(clippy::too_many_arguments, reason = "assembled once by `spawn`; each part is distinct")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "assembled once by `spawn`; each part is distinct"
+    )]
     pub(crate) fn new(
         shared: Arc<Shared>,
         stages: Vec<StageProc>,
@@ -189,7 +192,8 @@ impl Supervisor {
             self.join_relays(true);
         }
         let outcome = self.outcome();
-        self.shared.finish(std::mem::take(&mut self.events), outcome);
+        self.shared
+            .finish(std::mem::take(&mut self.events), outcome);
     }
 
     fn run_loop(&mut self) -> Result<()> {
@@ -226,10 +230,18 @@ impl Supervisor {
             pollfds.clear();
             slots.clear();
             let mut push = |fd: i32, events: i16, slot: Slot| {
-                pollfds.push(libc::pollfd { fd, events, revents: 0 });
+                pollfds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
                 slots.push(slot);
             };
-            push(self.shared.control_fd().as_raw_fd(), libc::POLLIN, Slot::Control);
+            push(
+                self.shared.control_fd().as_raw_fd(),
+                libc::POLLIN,
+                Slot::Control,
+            );
             let backlogged = self.shared.backlog() > EVENT_BACKLOG;
             if !backlogged {
                 for (index, reader) in self.readers.iter().enumerate() {
@@ -291,7 +303,11 @@ impl Supervisor {
     /// once `grace` has passed. Stops feeding stdin.
     fn terminate_all(&mut self, grace: Duration) {
         self.feeder = None;
-        for stage in self.stages.iter_mut().filter(|s| s.running() && !s.terminated) {
+        for stage in self
+            .stages
+            .iter_mut()
+            .filter(|s| s.running() && !s.terminated)
+        {
             stage.terminated = true;
             sys::kill_group(stage.pid, libc::SIGTERM);
         }
@@ -328,7 +344,13 @@ impl Supervisor {
         stage.exit = Some((code, now));
         stage.pidfd = None;
         let duration = now.saturating_duration_since(stage.started);
-        self.events.push(Event { stage: index, kind: EventKind::Exit { exit_code: code, duration } });
+        self.events.push(Event {
+            stage: index,
+            kind: EventKind::Exit {
+                exit_code: code,
+                duration,
+            },
+        });
         if code == 0 {
             return;
         }
@@ -347,7 +369,9 @@ impl Supervisor {
     /// Whether stage `index` failed only because its downstream stage
     /// stopped reading first.
     fn excused(&self, index: usize, code: i32) -> bool {
-        let Some(downstream) = self.stages.get(index + 1) else { return false };
+        let Some(downstream) = self.stages.get(index + 1) else {
+            return false;
+        };
         if downstream.running() {
             return false;
         }
@@ -364,18 +388,24 @@ impl Supervisor {
 
     fn join_relays(&mut self, block: bool) {
         for relay in &mut self.relays {
-            let done = relay.handle.as_ref().is_some_and(|h| block || h.is_finished());
+            let done = relay
+                .handle
+                .as_ref()
+                .is_some_and(|h| block || h.is_finished());
             if !done {
                 continue;
             }
-            let Some(handle) = relay.handle.take() else { continue };
+            let Some(handle) = relay.handle.take() else {
+                continue;
+            };
             match handle.join() {
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => {
                     self.error.get_or_insert(err);
                 }
                 Err(_) => {
-                    self.error.get_or_insert(Error::new(crate::ErrorKind::Io, "relay thread panicked"));
+                    self.error
+                        .get_or_insert(Error::new(crate::ErrorKind::Io, "relay thread panicked"));
                 }
             }
         }
@@ -403,7 +433,8 @@ impl Supervisor {
                 Ok((start, n)) => self.deliver(index, start, n),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) => {
-                    self.error.get_or_insert(Error::io(err, "read child output"));
+                    self.error
+                        .get_or_insert(Error::io(err, "read child output"));
                     self.finish_stream(index);
                     return;
                 }
@@ -425,7 +456,10 @@ impl Supervisor {
             Some(EchoTo::Fd(_)) | None => {}
             Some(EchoTo::Events) => self.events.push(Event {
                 stage: reader.stage,
-                kind: EventKind::Output { stream: reader.stream, data: data.to_vec() },
+                kind: EventKind::Output {
+                    stream: reader.stream,
+                    data: data.to_vec(),
+                },
             }),
         }
         if let Some((decoder, splitter)) = &mut reader.lines {
@@ -434,7 +468,10 @@ impl Supervisor {
             let mut lines = Vec::new();
             splitter.feed(&text, &mut lines);
             let (stage, stream) = (reader.stage, reader.stream);
-            self.events.extend(lines.into_iter().map(|text| Event { stage, kind: EventKind::Line { stream, text } }));
+            self.events.extend(lines.into_iter().map(|text| Event {
+                stage,
+                kind: EventKind::Line { stream, text },
+            }));
         }
     }
 
@@ -449,12 +486,17 @@ impl Supervisor {
             splitter.feed(&text, &mut lines);
             splitter.finish(&mut lines);
             let (stage, stream) = (reader.stage, reader.stream);
-            self.events.extend(lines.into_iter().map(|text| Event { stage, kind: EventKind::Line { stream, text } }));
+            self.events.extend(lines.into_iter().map(|text| Event {
+                stage,
+                kind: EventKind::Line { stream, text },
+            }));
         }
     }
 
     fn feed_stdin(&mut self) {
-        let Some(feeder) = self.feeder.as_mut() else { return };
+        let Some(feeder) = self.feeder.as_mut() else {
+            return;
+        };
         while feeder.written < feeder.data.len() {
             match sys::write(feeder.fd.as_fd(), &feeder.data[feeder.written..]) {
                 Ok(0) => {
@@ -469,22 +511,36 @@ impl Supervisor {
                 }
             }
         }
-        let Some(feeder) = self.feeder.take() else { return };
+        let Some(feeder) = self.feeder.take() else {
+            return;
+        };
         let bytes = feeder.data.len();
         let raw = feeder.fd.into_raw_fd();
         // SAFETY: `raw` came from an OwnedFd we just gave up, so it is open
         // and closed exactly once here.
         if unsafe { libc::close(raw) } != 0 {
             let err = io::Error::last_os_error();
-            self.events.push(Event { stage: 0, kind: EventKind::StdinError { op: StdinOp::Close, error: err } });
+            self.events.push(Event {
+                stage: 0,
+                kind: EventKind::StdinError {
+                    op: StdinOp::Close,
+                    error: err,
+                },
+            });
         } else {
-            self.events.push(Event { stage: 0, kind: EventKind::Stdin { bytes } });
+            self.events.push(Event {
+                stage: 0,
+                kind: EventKind::Stdin { bytes },
+            });
         }
     }
 
     fn stdin_failed(&mut self, op: StdinOp, error: io::Error) {
         self.feeder = None;
-        self.events.push(Event { stage: 0, kind: EventKind::StdinError { op, error } });
+        self.events.push(Event {
+            stage: 0,
+            kind: EventKind::StdinError { op, error },
+        });
     }
 
     fn flush_events(&mut self) {
@@ -535,7 +591,10 @@ impl Supervisor {
 
 /// Python's convention: the exit status, or `-N` for death by signal N.
 pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
-    status.code().or_else(|| status.signal().map(|s| -s)).unwrap_or(-1)
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| -s))
+        .unwrap_or(-1)
 }
 
 fn to_captured(buffer: Vec<u8>, decode: Decode) -> Captured {

@@ -62,7 +62,11 @@ pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Reads into the spare capacity of `buf`, growing it by at least `chunk`.
-pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
+pub(crate) fn read_append(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    chunk: usize,
+) -> io::Result<usize> {
     if buf.capacity() - buf.len() < chunk {
         buf.reserve(chunk.max(buf.len() / 2));
     }
@@ -94,7 +98,11 @@ pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                let mut fds = [libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 }];
+                let mut fds = [libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                }];
                 poll(&mut fds, None)?;
             }
             Err(err) => return Err(err),
@@ -110,7 +118,8 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
         let ms = t.as_micros().div_ceil(1000);
         libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
     });
-    let count = libc::nfds_t::try_from(fds.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let count = libc::nfds_t::try_from(fds.len())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     retry(|| {
         // SAFETY: `fds` is a valid slice of pollfd structures.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), count, millis) };
@@ -121,7 +130,9 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
 /// Sends `signal` to the process group `pgid`. A group that no longer exists
 /// is not an error.
 pub(crate) fn kill_group(pgid: u32, signal: libc::c_int) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
     if pgid <= 1 {
         return;
     }

@@ -1,2 +1,4 @@
 //! Integration tests for the cuprum engine (one test binary).
+mod exec;
+mod fixture;
 mod stream;
