@@ -25,9 +25,8 @@ impl Notifier {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: eventfd returned a fresh descriptor that we now own.
-        Ok(Self {
-            read: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let read = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { read })
     }
 
     /// Creates a cleared notifier.
