@@ -37,7 +37,9 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     >>> build_argv("log", 3, max_count=5)
     ('log', '3', '--max-count=5')
     """
-    positional = [_render(value, f"positional argument {index}") for index, value in enumerate(args)]
+    positional = [
+        _render(value, f"positional argument {index}") for index, value in enumerate(args)
+    ]
     flags = [
         "--" + key.replace("_", "-") + "=" + _render(value, f"keyword argument {key!r}")
         for key, value in kwargs.items()
@@ -156,7 +158,7 @@ class Pipeline:
         )
 
 
-def _stages(operand: SafeCmd | Pipeline) -> tuple[SafeCmd, ...]:
+def _stages(operand: object) -> tuple[SafeCmd, ...]:
     if isinstance(operand, Pipeline):
         return operand.parts
     if isinstance(operand, SafeCmd):
@@ -179,6 +181,8 @@ def make(program: Program, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE) -
     entry = catalogue.lookup(program)
 
     def builder(*args: object, **kwargs: object) -> SafeCmd:
-        return SafeCmd(program=entry.program, argv=build_argv(*args, **kwargs), project=entry.project)
+        return SafeCmd(
+            program=entry.program, argv=build_argv(*args, **kwargs), project=entry.project
+        )
 
     return builder

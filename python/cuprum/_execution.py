@@ -43,7 +43,7 @@ _observe_logger = logging.getLogger("cuprum.events")
 
 _R = TypeVar("_R")
 _Events = list[tuple[str, int, Any]]
-_Steps = Generator[Any, None, _R]
+_Steps = Generator[_native.Execution, _native.Outcome, _R]
 
 
 def _is_utf8(encoding: str) -> bool:
@@ -158,7 +158,9 @@ class _Run:
             for index, cmd in enumerate(parts)
         ]
         self.cwd = Path(self.ctx.cwd) if self.ctx.cwd is not None else None
-        self.event_env = merge_env_overlays(self.scope_env, self.ctx.env) if self.observers else None
+        self.event_env = (
+            merge_env_overlays(self.scope_env, self.ctx.env) if self.observers else None
+        )
         self.echo_out: _Echo | None = None
         self.echo_err: _Echo | None = None
         self.schedule: Callable[[Awaitable[object], str], None] = self._collect
@@ -227,15 +229,13 @@ class _Run:
         error = OSError(errno, message) if errno is not None else OSError(message)
         error_type = type(error).__name__
         note = f"{error_type}: {error}"
-        _stdin_logger.error(
-            "stdin %s failed for %s: %s", operation, stage.cmd.program, note
-        )
+        _stdin_logger.error("stdin %s failed for %s: %s", operation, stage.cmd.program, note)
         if self.observers:
             self.emit(stage, "stdin_error", operation=operation, error_type=error_type, note=note)
 
     # -- the run --------------------------------------------------------
 
-    def _spawn(self) -> Any:
+    def _spawn(self) -> _native.Execution:
         ctx = self.ctx
         utf8 = _is_utf8(ctx.encoding)
         if self.output.echo:
@@ -269,35 +269,42 @@ class _Run:
                 self.emit(stage, "plan")
             for hook in self.before:
                 hook(stage.cmd)
-        handle = self._spawn()
-        outcome = yield handle
+        outcome = yield self._spawn()
         for echo in (self.echo_out, self.echo_err):
             if echo is not None:
                 echo.close()
         if outcome.error is not None:
             raise outcome.error
-        results = [self._result(stage, native) for stage, native in zip(self.stages, outcome.stages, strict=True)]
+        results = [
+            self._result(stage, native)
+            for stage, native in zip(self.stages, outcome.stages, strict=True)
+        ]
         if outcome.timed_out:
             self._timed_out(outcome, results)
-        if not self.pipeline:
-            if self.observers:
-                self._emit_exit(self.stages[0], outcome.stages[0])
-            for after_hook in self.after:
-                after_hook(self.stages[0].cmd, results[0])
-            return results[0]
+        if self.pipeline:
+            return self._pipeline_result(outcome, results)
+        return self._command_result(outcome, results[0])
+
+    def _command_result(self, outcome: _native.Outcome, result: CommandResult) -> CommandResult:
+        if self.observers:
+            self._emit_exit(self.stages[0], outcome.stages[0])
+        for after_hook in self.after:
+            after_hook(self.stages[0].cmd, result)
+        return result
+
+    def _pipeline_result(
+        self, outcome: _native.Outcome, results: list[CommandResult]
+    ) -> PipelineResult:
         if self.observers:
             for stage, native in zip(self.stages, outcome.stages, strict=True):
                 self._emit_exit(stage, native)
         for stage, result in zip(self.stages, results, strict=True):
             for after_hook in self.after:
                 after_hook(stage.cmd, result)
-        return PipelineResult(
-            tuple(results),
-            outcome.failure_index,
-            early_exit_stages=tuple(i for i, s in enumerate(outcome.stages) if s.early_exit),
-        )
+        early = tuple(index for index, native in enumerate(outcome.stages) if native.early_exit)
+        return PipelineResult(tuple(results), outcome.failure_index, early_exit_stages=early)
 
-    def _emit_exit(self, stage: _Stage, native: Any) -> None:
+    def _emit_exit(self, stage: _Stage, native: _native.StageOutcome) -> None:
         self.emit(stage, "exit", exit_code=native.exit_code, duration_s=max(native.duration, 0.0))
 
     def _decode(self, value: str | bytes | None) -> str | None:
@@ -305,7 +312,7 @@ class _Run:
             return value
         return value.decode(self.ctx.encoding, self.ctx.errors)
 
-    def _result(self, stage: _Stage, native: Any) -> CommandResult:
+    def _result(self, stage: _Stage, native: _native.StageOutcome) -> CommandResult:
         final = stage is self.stages[-1]
         return CommandResult(
             program=stage.cmd.program,
@@ -316,7 +323,7 @@ class _Run:
             stderr=self._decode(native.stderr),
         )
 
-    def _timed_out(self, outcome: Any, results: list[CommandResult]) -> None:
+    def _timed_out(self, outcome: _native.Outcome, results: list[CommandResult]) -> None:
         assert self.timeout is not None
         if self.pipeline:
             cmd: object = tuple(stage.argv for stage in self.stages)
@@ -343,16 +350,28 @@ def _first_set(*values: float | None) -> float | None:
 # -- drivers ------------------------------------------------------------
 
 
-def _drain_sync(handle: Any, sink: Callable[[_Events], None] | None) -> Any:
+def _outcome(handle: _native.Execution) -> _native.Outcome:
+    outcome = handle.outcome()
+    if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
+        msg = "the engine finished without an outcome"
+        raise RuntimeError(msg)
+    return outcome
+
+
+def _drain_sync(
+    handle: _native.Execution, sink: Callable[[_Events], None] | None
+) -> _native.Outcome:
     while True:
         events, finished = handle.wait_events(None)
         if events and sink is not None:
             sink(events)
         if finished:
-            return handle.outcome()
+            return _outcome(handle)
 
 
-async def _drain_async(handle: Any, sink: Callable[[_Events], None] | None) -> Any:
+async def _drain_async(
+    handle: _native.Execution, sink: Callable[[_Events], None] | None
+) -> _native.Outcome:
     loop = asyncio.get_running_loop()
     fd = handle.notify_fd()
     ready = asyncio.Event()
@@ -363,7 +382,7 @@ async def _drain_async(handle: Any, sink: Callable[[_Events], None] | None) -> A
             if events and sink is not None:
                 sink(events)
             if finished:
-                return handle.outcome()
+                return _outcome(handle)
             await ready.wait()
             ready.clear()
     finally:
@@ -406,7 +425,7 @@ async def _drive_async(run: _Run) -> CommandResult | PipelineResult:
     return _finish(steps, outcome)
 
 
-async def _finish_teardown(handle: Any) -> None:
+async def _finish_teardown(handle: _native.Execution) -> None:
     """Wait for a cancelled run to be reaped, even if cancelled again."""
     while True:
         try:
@@ -416,7 +435,7 @@ async def _finish_teardown(handle: Any) -> None:
         return
 
 
-def _finish(steps: _Steps[_R], outcome: Any) -> _R:
+def _finish(steps: _Steps[_R], outcome: _native.Outcome) -> _R:
     try:
         steps.send(outcome)
     except StopIteration as stop:
@@ -436,7 +455,7 @@ async def _settle_async(pending: list[Awaitable[object]]) -> BaseException | Non
             await asyncio.shield(awaitable)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - re-raised by the caller
+        except Exception as exc:  # re-raised by the caller
             first = first or exc
     return first
 
@@ -450,7 +469,7 @@ def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
         for awaitable in pending:
             try:
                 await awaitable
-            except Exception as exc:  # noqa: BLE001 - re-raised by the caller
+            except Exception as exc:  # re-raised by the caller
                 first = first or exc
         return first
 
@@ -460,7 +479,9 @@ def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
         return asyncio.run(settle())
     # This thread already runs a loop: settle on a helper thread's loop.
     box: list[BaseException | None] = []
-    worker = threading.Thread(target=lambda: box.append(asyncio.run(settle())), name="cuprum-observe")
+    worker = threading.Thread(
+        target=lambda: box.append(asyncio.run(settle())), name="cuprum-observe"
+    )
     worker.start()
     worker.join()
     return box[0] if box else None
@@ -508,7 +529,9 @@ def _command_run(
     context: ExecutionContext | None,
     stdin: StdinInput | None,
 ) -> _Run:
-    return _Run((cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin)
+    return _Run(
+        (cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin
+    )
 
 
 async def run_command(
@@ -567,7 +590,9 @@ def _pipeline_run(
     flags: Mapping[str, bool],
 ) -> _Run:
     output = _pipeline_output(output, flags)
-    return _Run(pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None)
+    return _Run(
+        pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None
+    )
 
 
 async def run_pipeline(
@@ -596,4 +621,3 @@ def run_pipeline_sync(
     result = _execute_sync(_pipeline_run(pipeline, output, timeout, context, flags))
     assert isinstance(result, PipelineResult)
     return result
-

@@ -1,6 +1,7 @@
 """Type stub for the private native module :mod:`cuprum._native`."""
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal, final
 
 def is_available() -> bool: ...
 
@@ -12,8 +13,6 @@ def _pump_stream_report(
 ) -> tuple[int, Literal["splice", "read_write"], bool]: ...
 
 # Process engine (crates/cuprum-py/src/exec.rs).
-from collections.abc import Sequence
-from typing import Any, final
 
 ECHO_EVENTS: int
 
@@ -33,12 +32,15 @@ def spawn(
     cancel_grace: float,
     portable_relay: bool,
 ) -> Execution: ...
+
 @final
 class Execution:
     def pids(self) -> list[int]: ...
     def notify_fd(self) -> int: ...
     def take_events(self) -> tuple[list[tuple[str, int, Any]], bool]: ...
-    def wait_events(self, timeout: float | None = None) -> tuple[list[tuple[str, int, Any]], bool]: ...
+    def wait_events(
+        self, timeout: float | None = None
+    ) -> tuple[list[tuple[str, int, Any]], bool]: ...
     def cancel(self, grace: float) -> None: ...
     def outcome(self) -> Outcome | None: ...
 

@@ -24,12 +24,9 @@ environment raises ``ValueError`` before anything is spawned.
 
 from __future__ import annotations
 
-from cuprum._results import TimeoutExpired as TimeoutExpired
-from cuprum.catalogue import DuplicateProgramError as DuplicateProgramError
-from cuprum.catalogue import DuplicateProjectError as DuplicateProjectError
-from cuprum.catalogue import UnknownProgramError as UnknownProgramError
-from cuprum.context import ContextError as ContextError
-from cuprum.context import ForbiddenProgramError as ForbiddenProgramError
+from cuprum._results import TimeoutExpired
+from cuprum.catalogue import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
+from cuprum.context import ContextError, ForbiddenProgramError
 
 __all__ = [
     "ContextError",
