@@ -1,0 +1,1 @@
+"""cuprum's benchmark suite: ``python -m benchmarks`` (see docs/benchmarks.md)."""

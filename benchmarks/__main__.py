@@ -1,0 +1,87 @@
+"""Run the benchmark suite: ``python -m benchmarks [--smoke] [SCENARIO ...]``.
+
+Scenarios live in their own modules and register themselves with
+:func:`benchmarks.harness.register`; list a new module in
+``SCENARIO_MODULES`` to add it to the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from benchmarks import harness
+
+SCENARIO_MODULES = ("benchmarks.pump",)
+
+
+def load_scenarios() -> None:
+    for module in SCENARIO_MODULES:
+        importlib.import_module(module)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("scenarios", nargs="*", help="scenarios to run (default: all)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, one warm-up-free round pair; checks the harness, writes no report",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per implementation")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, discarded")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help=f"where to write JSON results (default: {harness.RESULTS_DIR}; none in --smoke)",
+    )
+    parser.add_argument("--no-report", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("SCENARIO", "IMPL", "SIZE"), help=argparse.SUPPRESS
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    load_scenarios()
+    args = parse_args(argv)
+    if args.worker:
+        name, implementation, size = args.worker
+        harness.worker_main(name, implementation, int(size))
+        return 0
+
+    unknown = [name for name in args.scenarios if name not in harness.SCENARIOS]
+    if unknown:
+        print(f"unknown scenarios: {', '.join(unknown)}; known: {', '.join(harness.SCENARIOS)}")
+        return 2
+    selected = [harness.SCENARIOS[name] for name in args.scenarios or harness.SCENARIOS]
+    warmup, runs = (0, 2) if args.smoke else (args.warmup, args.runs)
+    results_dir = args.results_dir or (None if args.smoke else harness.RESULTS_DIR)
+    info = harness.machine()
+    when = harness.now()
+    sections: dict[str, str] = {}
+    for scenario in selected:
+        size = scenario.smoke_size if args.smoke else scenario.size
+        print(f"{scenario.name}: {scenario.title} ({size} bytes)", flush=True)
+        timings = harness.measure(scenario, size, warmup=warmup, runs=runs)
+        stats = harness.summarise(scenario, size, timings)
+        print(harness.render_table(scenario, stats))
+        for line in harness.target_lines(scenario, stats):
+            print(line)
+        if results_dir is not None:
+            path = harness.save_results(
+                results_dir, scenario=scenario, size=size, timings=timings, info=info, when=when
+            )
+            print(f"results: {path}")
+        sections[scenario.name] = harness.render_section(scenario, size, runs, stats, when)
+    if not args.smoke and not args.no_report:
+        harness.write_report(sections, info)
+        print(f"report: {harness.REPORT_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
