@@ -60,12 +60,12 @@ class _Echo:
 
     __slots__ = ("_buffer", "_decoder", "_sink", "fd")
 
-    def __init__(self, sink: IO[str], encoding: str, errors: str) -> None:
+    def __init__(self, sink: IO[str], encoding: str, errors: str, *, allow_fd: bool) -> None:
         self._sink = sink
         self._buffer: IO[bytes] | None = getattr(sink, "buffer", None)
         self._decoder: codecs.IncrementalDecoder | None = None
         self.fd: int | None = None
-        if self._buffer is not None:
+        if self._buffer is not None and allow_fd:
             try:
                 fd = self._buffer.fileno()
             except (AttributeError, OSError, ValueError):
@@ -98,6 +98,23 @@ class _Echo:
             if text:
                 self._sink.write(text)
                 self._sink.flush()
+
+
+class _TextLines:
+    """Line events for a codec the engine does not decode: Python decodes
+    incrementally, the engine's splitter cuts lines."""
+
+    __slots__ = ("_decoder", "_splitter")
+
+    def __init__(self, encoding: str, errors: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+        self._splitter = _native.LineSplitter()
+
+    def feed(self, chunk: bytes) -> list[str]:
+        return self._splitter.feed(self._decoder.decode(chunk))
+
+    def finish(self) -> list[str]:
+        return self._splitter.feed(self._decoder.decode(b"", final=True)) + self._splitter.finish()
 
 
 class _Stage:
@@ -163,6 +180,11 @@ class _Run:
         )
         self.echo_out: _Echo | None = None
         self.echo_err: _Echo | None = None
+        utf8 = _is_utf8(self.ctx.encoding)
+        self.native_lines = bool(self.observers) and self.piped and utf8
+        self.text_lines: dict[tuple[int, str], _TextLines] | None = (
+            {} if self.observers and self.piped and not utf8 else None
+        )
         self.schedule: Callable[[Awaitable[object], str], None] = self._collect
 
     # -- events ---------------------------------------------------------
@@ -206,12 +228,8 @@ class _Run:
         observe hooks."""
         for kind, index, value in events:
             stage = self.stages[index]
-            if kind == "echo_stdout":
-                if self.echo_out is not None:
-                    self.echo_out.write(value)
-            elif kind == "echo_stderr":
-                if self.echo_err is not None:
-                    self.echo_err.write(value)
+            if kind in {"echo_stdout", "echo_stderr"}:
+                self._chunk(stage, index, kind[5:], value)
             elif kind == "start":
                 stage.pid = value
                 if self.observers:
@@ -224,6 +242,24 @@ class _Run:
                 self.emit(stage, "stdin", byte_count=value)
             elif kind == "stdin_error":
                 self._stdin_error(stage, *value)
+
+    def _chunk(self, stage: _Stage, index: int, stream: str, chunk: bytes) -> None:
+        echo = self.echo_out if stream == "stdout" else self.echo_err
+        if echo is not None:
+            echo.write(chunk)
+        if self.text_lines is not None:
+            lines = self.text_lines.get((index, stream))
+            if lines is None:
+                lines = self.text_lines[index, stream] = _TextLines(
+                    self.ctx.encoding, self.ctx.errors
+                )
+            for line in lines.feed(chunk):
+                self.emit(stage, stream, line=line)
+
+    def _flush_text_lines(self) -> None:
+        for (index, stream), lines in (self.text_lines or {}).items():
+            for line in lines.finish():
+                self.emit(self.stages[index], stream, line=line)
 
     def _stdin_error(self, stage: _Stage, operation: str, errno: int | None, message: str) -> None:
         error = OSError(errno, message) if errno is not None else OSError(message)
@@ -238,9 +274,15 @@ class _Run:
     def _spawn(self) -> _native.Execution:
         ctx = self.ctx
         utf8 = _is_utf8(ctx.encoding)
+        chunks = self.text_lines is not None
         if self.output.echo:
-            self.echo_out = _Echo(ctx.stdout_sink or sys.stdout, ctx.encoding, ctx.errors)
-            self.echo_err = _Echo(ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors)
+            self.echo_out = _Echo(
+                ctx.stdout_sink or sys.stdout, ctx.encoding, ctx.errors, allow_fd=not chunks
+            )
+            self.echo_err = _Echo(
+                ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors, allow_fd=not chunks
+            )
+        events_only = _native.ECHO_EVENTS if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
         return _native.spawn(
@@ -250,10 +292,10 @@ class _Run:
             stdin=self.payload,
             stdin_null=self.pipeline,
             capture=self.output.capture,
-            echo_stdout=self.echo_out.native if self.echo_out else None,
-            echo_stderr=self.echo_err.native if self.echo_err else None,
+            echo_stdout=self.echo_out.native if self.echo_out else events_only,
+            echo_stderr=self.echo_err.native if self.echo_err else events_only,
             decode_utf8=utf8 and ctx.errors == "replace",
-            line_events=bool(self.observers) and self.piped and utf8,
+            line_events=self.native_lines,
             timeout=self.timeout,
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
@@ -270,6 +312,7 @@ class _Run:
             for hook in self.before:
                 hook(stage.cmd)
         outcome = yield self._spawn()
+        self._flush_text_lines()
         for echo in (self.echo_out, self.echo_err):
             if echo is not None:
                 echo.close()

@@ -303,3 +303,34 @@ pub(crate) struct Outcome {
     failure_index: Option<usize>,
     error: Option<Py<PyAny>>,
 }
+
+/// The engine's line splitter for text decoded in Python (codecs other than
+/// UTF-8): universal newlines, one line per `\r\n` even across feeds.
+#[pyclass(module = "cuprum._native")]
+pub(crate) struct LineSplitter {
+    inner: cuprum::stream::LineSplitter,
+}
+
+#[pymethods]
+impl LineSplitter {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: cuprum::stream::LineSplitter::new(),
+        }
+    }
+
+    /// Feeds text; returns the lines it completes (terminators removed).
+    fn feed(&mut self, text: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        self.inner.feed(text, &mut lines);
+        lines
+    }
+
+    /// Ends the input; returns the unterminated tail, if any.
+    fn finish(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        self.inner.finish(&mut lines);
+        lines
+    }
+}

@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<exec::Execution>()?;
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;
+    m.add_class::<exec::LineSplitter>()?;
     m.add("ECHO_EVENTS", exec::ECHO_EVENTS)?;
     Ok(())
 }
