@@ -99,6 +99,7 @@ def test_limits_are_inclusive(make_pipe: MakePipe) -> None:
     os.close(source_in)
     assert rust_pump_stream(reader, writer, buffer_size=2**30) == 3
     assert rust_consume_stream(reader, buffer_size=1) == ""
+    assert rust_consume_stream(reader, buffer_size=2**30) == ""
 
 
 def test_native_functions_take_buffer_size_positionally(make_pipe: MakePipe) -> None:

@@ -38,6 +38,35 @@ pub(super) fn read_once(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option
     }
 }
 
+/// Reads at most `max` bytes onto the end of `data`; `Ok(0)` means end of
+/// input. The bytes go straight into `data`'s spare capacity, so a large
+/// `max` costs address space, not zeroed memory.
+pub(super) fn read_append(fd: BorrowedFd<'_>, data: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    data.reserve(max);
+    loop {
+        let spare = &mut data.spare_capacity_mut()[..max];
+        // SAFETY: `fd` is a live descriptor for the lifetime of the borrow and
+        // `spare` is `max` writable bytes owned by `data`; `read(2)` only
+        // stores into them, so their being uninitialised does not matter.
+        let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), max) };
+        if let Ok(n) = usize::try_from(n) {
+            assert!(n <= max, "read(2) reported more bytes than requested");
+            // SAFETY: the kernel initialised the first `n` bytes of the spare
+            // capacity, and `n <= max <= capacity - len`.
+            unsafe { data.set_len(data.len() + n) };
+            return Ok(n);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(code) if is_would_block(code) => {
+                wait(fd, libc::POLLIN, None)?;
+            }
+            _ => return Err(err),
+        }
+    }
+}
+
 /// Writes some of `buf` (at least one byte unless the kernel reports zero
 /// progress, which the caller must treat as an error).
 pub(super) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {

@@ -51,13 +51,15 @@
 mod decode;
 mod fd;
 mod lines;
+mod options;
 mod pump;
 #[cfg(target_os = "linux")]
 mod splice;
 
 pub use decode::Utf8Decoder;
 pub use lines::LineSplitter;
-pub use pump::{
-    consume, pump, pump_with, validate_buffer_size, Drain, Method, PumpMethod, PumpOptions,
-    PumpReport, DEFAULT_BUFFER_SIZE, MAX_BUFFER_SIZE,
+pub use options::{
+    validate_buffer_size, Drain, Method, PumpMethod, PumpOptions, PumpReport, DEFAULT_BUFFER_SIZE,
+    MAX_BUFFER_SIZE,
 };
+pub use pump::{consume, pump, pump_with};

@@ -11,7 +11,8 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::fd;
-use super::pump::{add_bytes, drain_reader, is_downstream_closed, Drain, Method, PumpReport};
+use super::options::{Drain, Method, PumpReport};
+use super::pump::{add_bytes, drain_reader, is_downstream_closed};
 use crate::{Error, Result};
 
 /// Move pages instead of copying where the kernel can, and hint that more

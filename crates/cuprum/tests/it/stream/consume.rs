@@ -56,3 +56,11 @@ fn bad_descriptor_and_bad_size() {
         "buffer_size exceeds the maximum permitted size"
     );
 }
+
+#[test]
+fn largest_buffer_size_reads_small_input() {
+    // Reads go straight into spare capacity: a 1 GiB buffer size reserves
+    // address space without touching it.
+    let text = consume_bytes(b"small", cuprum::stream::MAX_BUFFER_SIZE);
+    assert_eq!(text, "small");
+}
