@@ -307,6 +307,7 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
     """
     context = contextvars.copy_context()
     started = threading.Event()
+    finished = threading.Event()
     outcome: list[_T] = []
     failure: list[BaseException] = []
     handle: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[_T]]] = []
@@ -325,11 +326,15 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
             failure.append(error)
         finally:
             started.set()
+            finished.set()
 
     helper = threading.Thread(target=target, name="cuprum.run_concurrent_sync", daemon=True)
     helper.start()
+    # Wait on an Event rather than Thread.join: on CPython 3.11 a join
+    # interrupted by a signal can mark a running thread as stopped, so a
+    # second join would return at once.
     try:
-        helper.join()
+        finished.wait()
     except BaseException:
         started.wait()
         if handle:
@@ -337,8 +342,9 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
             # The loop may already have finished and closed.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(task.cancel)
-        helper.join()
+        finished.wait()
         raise
+    helper.join()
     if failure:
         raise failure[0]
     return outcome[0]
