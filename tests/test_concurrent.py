@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import io
 import os
 import signal
@@ -505,6 +506,9 @@ def _child_pids() -> list[str]:
 def test_a_thousand_commands_leave_no_descriptor_or_child_behind() -> None:
     config = ConcurrentConfig(concurrency=64)
     run_concurrent_sync(fixture_cmd("echo", "warm-up"), config=config)
+    # Objects of earlier tests caught in reference cycles (through exception
+    # tracebacks) may still hold descriptors; collect them first.
+    gc.collect()
     before = _open_fds()
     outcome = run_concurrent_sync(
         *(fixture_cmd("echo", str(index)) for index in range(1000)), config=config
