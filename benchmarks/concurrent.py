@@ -1,46 +1,51 @@
-"""Benchmark: 200 short commands with a concurrency limit of 16.
+"""Many short commands with a concurrency limit: 200 commands, at most 16 at a time.
 
-Compared side by side, each capturing stdout of every command:
+Every implementation runs the fixture program's ``echo`` (``$CUPRUM_FIXTURE``)
+200 times, at most 16 at once, captures each command's stdout and checks it.
+Each run first performs one untimed batch of 16 (imports, caches, first
+spawns), then times one full batch; the table shows milliseconds per batch.
 
-- ``cuprum``: :func:`cuprum.concurrent.run_concurrent` with ``concurrency=16``;
-- ``asyncio``: ``asyncio.gather`` over ``asyncio.create_subprocess_exec``
-  gated by an ``asyncio.Semaphore(16)``;
-- ``threads``: a ``ThreadPoolExecutor(16)`` running ``subprocess.run``.
+Implementations:
 
-The command is the fixture program's ``echo`` (``$CUPRUM_FIXTURE``), so every
-contender spawns the same tiny binary. Reports the median wall time of
-several rounds per contender and its ratio to cuprum's.
+- cuprum ``await run_concurrent(..., config=ConcurrentConfig(concurrency=16))``
+  and its blocking twin ``run_concurrent_sync``;
+- ``asyncio.gather`` over ``asyncio.create_subprocess_exec`` +
+  ``communicate()``, gated by an ``asyncio.Semaphore(16)``;
+- a ``ThreadPoolExecutor(16)`` running ``subprocess.run(capture_output=True)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cuprum._command import SafeCmd, make
-from cuprum.catalogue import ProgramCatalogue, ProjectSettings
-from cuprum.concurrent import ConcurrentConfig, run_concurrent
-from cuprum.program import Program
+from benchmarks.harness import REPO_ROOT, Implementation, Metric, Scenario, Target, register
 
-NAME = "concurrent"
+if TYPE_CHECKING:
+    from cuprum.sh import SafeCmd
+
 COMMANDS = 200
+QUICK_COMMANDS = 100
+SMOKE_COMMANDS = 16
 LIMIT = 16
-ROUNDS = 7
-SMOKE_COMMANDS = 20
-SMOKE_ROUNDS = 1
-
-_ROOT = Path(__file__).resolve().parent.parent
+WARMUP_COMMANDS = 16
 
 
 def fixture_path() -> str:
     """The fixture binary: ``$CUPRUM_FIXTURE`` or the release build."""
-    return os.environ.get("CUPRUM_FIXTURE") or str(_ROOT / "target" / "release" / "cuprum-fixture")
+    path = os.environ.get("CUPRUM_FIXTURE") or str(
+        REPO_ROOT / "target" / "release" / "cuprum-fixture"
+    )
+    if not Path(path).is_file():
+        msg = f"fixture program not found at {path}: run `make build` first"
+        raise FileNotFoundError(msg)
+    return path
 
 
 def _argvs(count: int) -> list[list[str]]:
@@ -48,25 +53,44 @@ def _argvs(count: int) -> list[list[str]]:
     return [[fixture, "echo", f"command-{index}"] for index in range(count)]
 
 
+def _expected(count: int) -> list[str]:
+    return [f"command-{index}\n" for index in range(count)]
+
+
 def _cuprum_commands(argvs: list[list[str]]) -> list[SafeCmd]:
+    from cuprum.catalogue import ProgramCatalogue, ProjectSettings
+    from cuprum.program import Program
+    from cuprum.sh import make
+
     program = Program(argvs[0][0])
     project = ProjectSettings(
-        name="benchmark", programs=(program,), documentation_locations=(), noise_rules=()
+        name="benchmarks", programs=(program,), documentation_locations=(), noise_rules=()
     )
     builder = make(program, catalogue=ProgramCatalogue(projects=(project,)))
     return [builder(*argv[1:]) for argv in argvs]
 
 
-def run_cuprum(argvs: list[list[str]]) -> list[str]:
-    """All commands through ``run_concurrent``; returns the captured stdouts."""
+def run_cuprum_async(argvs: list[list[str]]) -> list[str]:
+    """``await run_concurrent(...)`` with ``concurrency=16``; the captured stdouts."""
+    from cuprum.concurrent import ConcurrentConfig, run_concurrent
+
     commands = _cuprum_commands(argvs)
     config = ConcurrentConfig(concurrency=LIMIT)
     outcome = asyncio.run(run_concurrent(*commands, config=config))
     return [result.stdout or "" for result in outcome.results]
 
 
+def run_cuprum_sync(argvs: list[list[str]]) -> list[str]:
+    """``run_concurrent_sync(...)`` with ``concurrency=16``; the captured stdouts."""
+    from cuprum.concurrent import ConcurrentConfig, run_concurrent_sync
+
+    commands = _cuprum_commands(argvs)
+    outcome = run_concurrent_sync(*commands, config=ConcurrentConfig(concurrency=LIMIT))
+    return [result.stdout or "" for result in outcome.results]
+
+
 def run_asyncio(argvs: list[list[str]]) -> list[str]:
-    """``asyncio.gather`` over ``create_subprocess_exec`` with a semaphore."""
+    """``asyncio.gather`` over ``create_subprocess_exec`` with a semaphore of 16."""
 
     async def main() -> list[str]:
         semaphore = asyncio.Semaphore(LIMIT)
@@ -88,7 +112,7 @@ def run_asyncio(argvs: list[list[str]]) -> list[str]:
 
 
 def run_threads(argvs: list[list[str]]) -> list[str]:
-    """A ``ThreadPoolExecutor(16)`` running ``subprocess.run``."""
+    """A ``ThreadPoolExecutor(16)`` running ``subprocess.run(capture_output=True)``."""
 
     def one(argv: list[str]) -> str:
         done = subprocess.run(
@@ -100,49 +124,74 @@ def run_threads(argvs: list[list[str]]) -> list[str]:
         return list(pool.map(one, argvs))
 
 
-CONTENDERS: dict[str, Callable[[list[list[str]]], list[str]]] = {
-    "cuprum": run_cuprum,
+RUNNERS: dict[str, Callable[[list[list[str]]], list[str]]] = {
+    "cuprum": run_cuprum_async,
+    "cuprum-sync": run_cuprum_sync,
     "asyncio": run_asyncio,
     "threads": run_threads,
 }
 
 
-def run(smoke: bool) -> dict[str, object]:
-    """Time every contender; ``smoke`` uses a tiny batch and one round.
-
-    Returns a JSON-ready mapping: the scenario parameters, each contender's
-    round times and median (seconds) and its median relative to cuprum's.
-    """
-    count = SMOKE_COMMANDS if smoke else COMMANDS
-    rounds = SMOKE_ROUNDS if smoke else ROUNDS
-    argvs = _argvs(count)
-    expected = [f"command-{index}\n" for index in range(count)]
-    times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
-    for _ in range(rounds):
-        # Interleave contenders round by round so drift affects all alike.
-        for name, contender in CONTENDERS.items():
-            start = time.perf_counter()
-            outputs = contender(argvs)
-            times[name].append(time.perf_counter() - start)
-            if outputs != expected:
-                msg = f"{name}: unexpected output from the benchmark commands"
-                raise RuntimeError(msg)
-    medians = {name: statistics.median(samples) for name, samples in times.items()}
-    return {
-        "scenario": NAME,
-        "description": f"{count} short commands, concurrency limit {LIMIT}",
-        "commands": count,
-        "limit": LIMIT,
-        "rounds": rounds,
-        "unit": "s",
-        "samples": times,
-        "median_s": medians,
-        "ratio_to_cuprum": {name: value / medians["cuprum"] for name, value in medians.items()},
-    }
+def measure(implementation: str, commands: int) -> float:
+    """One untimed warm-up batch, then the seconds one batch of ``commands`` takes."""
+    runner = RUNNERS[implementation]
+    for count in (WARMUP_COMMANDS, commands):
+        argvs = _argvs(count)
+        started = time.perf_counter()
+        outputs = runner(argvs)
+        elapsed = time.perf_counter() - started
+        if outputs != _expected(count):
+            msg = f"{implementation}: unexpected output from the batch of {count} commands"
+            raise RuntimeError(msg)
+    return elapsed
 
 
-if __name__ == "__main__":
-    import json
-    import sys
+PER_BATCH = Metric(
+    unit="ms/batch",
+    value=lambda _commands, seconds: seconds * 1e3,
+    higher_is_better=False,
+    digits=1,
+    describe=lambda commands: (
+        f"{commands} commands, at most {LIMIT} at a time, after an untimed batch of "
+        f"{WARMUP_COMMANDS}"
+    ),
+    size_is_bytes=False,
+)
 
-    print(json.dumps(run(smoke="--smoke" in sys.argv), indent=2))
+IMPLEMENTATIONS = (
+    Implementation("cuprum", "cuprum `await run_concurrent()`"),
+    Implementation("cuprum-sync", "cuprum `run_concurrent_sync()`"),
+    Implementation("asyncio", "`asyncio.gather` + `create_subprocess_exec` + semaphore"),
+    Implementation("threads", "`ThreadPoolExecutor(16)` + `subprocess.run`"),
+)
+
+TARGETS = (
+    # A batch through cuprum costs no more than the usual stdlib recipes.
+    Target("cuprum", "asyncio", 1.0),
+    Target("cuprum", "threads", 1.0),
+    Target("cuprum-sync", "threads", 1.0),
+)
+
+register(
+    Scenario(
+        name="concurrent",
+        title=f"{COMMANDS} short commands, concurrency limit {LIMIT}",
+        description=(
+            f"Runs the fixture program's `echo` {COMMANDS} times with at most {LIMIT} "
+            "commands at once, capturing and checking every command's stdout, and reports "
+            "the wall time of the whole batch. cuprum runs the batch with `run_concurrent` "
+            "(and `run_concurrent_sync`); the peers are the two usual standard-library "
+            "recipes: `asyncio.gather` over `asyncio.create_subprocess_exec` gated by an "
+            f"`asyncio.Semaphore({LIMIT})`, and a `ThreadPoolExecutor({LIMIT})` running "
+            "`subprocess.run`. Lower is better."
+        ),
+        size=COMMANDS,
+        quick_size=QUICK_COMMANDS,
+        smoke_size=SMOKE_COMMANDS,
+        implementations=IMPLEMENTATIONS,
+        baseline="threads",
+        measure=measure,
+        targets=TARGETS,
+        metric=PER_BATCH,
+    )
+)
