@@ -189,6 +189,8 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
     for (upstream_index, (from, to)) in relay_ends.into_iter().enumerate() {
         let closed = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&closed);
+        let done = Arc::new(AtomicBool::new(false));
+        let done_flag = Arc::clone(&done);
         let waker = Arc::clone(&shared);
         let options = options.clone();
         let handle = std::thread::Builder::new()
@@ -201,6 +203,7 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                 // Closing the upstream read end here makes an endless
                 // producer get SIGPIPE on its next write.
                 drop(from);
+                done_flag.store(true, Ordering::Release);
                 waker.wake();
                 result
             })
@@ -210,6 +213,7 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                 upstream: upstream_index,
                 handle: Some(handle),
                 downstream_closed: closed,
+                done,
             }),
             Err(err) => {
                 abandon(stages);

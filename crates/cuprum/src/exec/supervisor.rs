@@ -108,6 +108,11 @@ pub(crate) struct Relay {
     pub(crate) upstream: usize,
     pub(crate) handle: Option<JoinHandle<Result<PumpReport>>>,
     pub(crate) downstream_closed: Arc<AtomicBool>,
+    /// Set by the relay thread just before it wakes the supervisor and
+    /// returns. `JoinHandle::is_finished` turns true only a moment later, so
+    /// the supervisor must not rely on it alone: a wake-up that found the
+    /// thread still returning would be lost and the run would wait forever.
+    pub(crate) done: Arc<AtomicBool>,
 }
 
 /// Everything the supervisor thread owns.
@@ -391,7 +396,7 @@ impl Supervisor {
             let done = relay
                 .handle
                 .as_ref()
-                .is_some_and(|h| block || h.is_finished());
+                .is_some_and(|h| block || h.is_finished() || relay.done.load(Ordering::Acquire));
             if !done {
                 continue;
             }
