@@ -451,6 +451,9 @@ def test_sync_wrapper_interrupted_inside_a_loop_tears_the_batch_down() -> None:
         interrupter = threading.Thread(target=interrupt_once_started)
         loop = asyncio.new_event_loop()
         task = loop.create_task(scenario())
+        # The test runner may have inherited SIGINT as ignored (a background
+        # job of a non-interactive shell); install Python's default handler.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         interrupter.start()
         try:
             with pytest.raises(KeyboardInterrupt):
@@ -458,6 +461,7 @@ def test_sync_wrapper_interrupted_inside_a_loop_tears_the_batch_down() -> None:
             assert isinstance(task.exception(), KeyboardInterrupt)
         finally:
             interrupter.join()
+            signal.signal(signal.SIGINT, previous)
             loop.close()
     assert len(started_pids(events)) == 2
     for pid in started_pids(events):
