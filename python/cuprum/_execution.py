@@ -22,6 +22,7 @@ import asyncio
 import codecs
 import inspect
 import logging
+import re
 import sys
 import threading
 import time
@@ -100,21 +101,55 @@ class _Echo:
                 self._sink.flush()
 
 
-class _TextLines:
-    """Line events for a codec the engine does not decode: Python decodes
-    incrementally, the engine's splitter cuts lines."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Line boundaries the splitter keeps in the line's text (it strips only one
+# trailing "\r\n", "\n" or "\r").
+_KEPT_BOUNDARIES = frozenset("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
-    __slots__ = ("_decoder", "_splitter")
+
+class _TextLines:
+    """Line events for a codec or error handler the engine does not decode:
+    Python decodes incrementally, the engine's splitter cuts lines.
+
+    Handlers such as ``surrogateescape`` produce lone surrogates, which the
+    engine's strings cannot hold. The splitter therefore sees a copy with
+    each surrogate replaced by one non-boundary character (same length), and
+    every line it returns is cut from the decoded text kept here.
+    """
+
+    __slots__ = ("_decoder", "_held", "_splitter")
 
     def __init__(self, encoding: str, errors: str) -> None:
         self._decoder = codecs.getincrementaldecoder(encoding)(errors)
         self._splitter = _native.LineSplitter()
+        self._held = ""
 
     def feed(self, chunk: bytes) -> list[str]:
-        return self._splitter.feed(self._decoder.decode(chunk))
+        text = self._decoder.decode(chunk)
+        return self._cut(self._splitter.feed(_SURROGATE.sub("\ufffd", text)), text)
 
     def finish(self) -> list[str]:
-        return self._splitter.feed(self._decoder.decode(b"", final=True)) + self._splitter.finish()
+        text = self._decoder.decode(b"", final=True)
+        proxies = self._splitter.feed(_SURROGATE.sub("\ufffd", text)) + self._splitter.finish()
+        return self._cut(proxies, text)
+
+    def _cut(self, proxies: list[str], text: str) -> list[str]:
+        held = self._held + text
+        lines: list[str] = []
+        start = 0
+        for proxy in proxies:
+            end = start + len(proxy)
+            lines.append(held[start:end])
+            if end > start and held[end - 1] in _KEPT_BOUNDARIES:
+                start = end
+            elif held.startswith("\r\n", end):
+                start = end + 2
+            elif held.startswith(("\r", "\n"), end):
+                start = end + 1
+            else:
+                start = end
+        self._held = held[start:]
+        return lines
 
 
 class _Stage:
@@ -180,10 +215,14 @@ class _Run:
         )
         self.echo_out: _Echo | None = None
         self.echo_err: _Echo | None = None
-        utf8 = _is_utf8(self.ctx.encoding)
-        self.native_lines = bool(self.observers) and self.piped and utf8
+        # The engine splits lines itself only where its decoding is exactly
+        # Python's (UTF-8 with replacement); any other codec or error handler
+        # decodes here, so line events agree with the captured text and a
+        # strict handler raises instead of emitting U+FFFD.
+        engine_decodes = _is_utf8(self.ctx.encoding) and self.ctx.errors == "replace"
+        self.native_lines = bool(self.observers) and self.piped and engine_decodes
         self.text_lines: dict[tuple[int, str], _TextLines] | None = (
-            {} if self.observers and self.piped and not utf8 else None
+            {} if self.observers and self.piped and not engine_decodes else None
         )
         self.schedule: Callable[[Awaitable[object], str], None] = self._collect
 
