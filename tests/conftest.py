@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+
+from cuprum.sh import Pipeline, SafeCmd, SafeCmdBuilder, make
+from helpers import FIXTURE, TEST_CATALOGUE
 
 
 @pytest.fixture
@@ -23,3 +28,22 @@ def make_pipe() -> Iterator[Callable[[], tuple[int, int]]]:
     for fd in created:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+@pytest.fixture
+def fx() -> SafeCmdBuilder:
+    """Builds commands running the fixture program: ``fx("echo", "hi")``."""
+    return make(FIXTURE, catalogue=TEST_CATALOGUE)
+
+
+@pytest.fixture(params=["sync", "async"])
+def runner(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Runs a command or pipeline with ``run_sync(**kw)`` or, in a fresh event
+    loop, ``await run(**kw)``: tests taking it run once per flavour."""
+
+    def run(target: SafeCmd | Pipeline, **kwargs: Any) -> Any:
+        if request.param == "sync":
+            return target.run_sync(**kwargs)
+        return asyncio.run(target.run(**kwargs))
+
+    return run

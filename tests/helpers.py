@@ -7,9 +7,15 @@ the release build in ``target/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from cuprum._backend import ENV_VAR, get_stream_backend
 from cuprum._command import SafeCmd, make
 from cuprum.catalogue import ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
@@ -48,3 +54,80 @@ def fixture_cmd(*args: object) -> SafeCmd:
 def sh_cmd(script: str) -> SafeCmd:
     """A :class:`SafeCmd` running ``/bin/sh -c script``."""
     return make(SH, catalogue=TEST_CATALOGUE)("-c", script)
+
+
+# --- processes, descriptors and backends (run, pipeline and leak tests) -------
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process; a zombie counts as dead.
+
+    The zombie case matters for grandchildren: once orphaned they are
+    reparented to an init process that may reap them late (or never, in a
+    container whose pid 1 does not reap).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def wait_dead(pid: int, within: float = 1.0) -> bool:
+    """Poll until ``pid`` is dead (see :func:`is_alive`); ``False`` if it
+    outlived ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while is_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def child_pids() -> set[int]:
+    """This process's direct children, live or zombie, read from ``/proc``."""
+    me = os.getpid()
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+            found.add(int(entry.name))
+    return found
+
+
+def assert_no_children() -> None:
+    """Every child this process ever started has been reaped."""
+    assert child_pids() == set()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def open_fds() -> set[int]:
+    """The descriptors open in this process (``/proc/self/fd``)."""
+    return {int(entry.name) for entry in Path("/proc/self/fd").iterdir()}
+
+
+@contextlib.contextmanager
+def stream_backend(value: str | None) -> Iterator[None]:
+    """Run the block with ``CUPRUM_STREAM_BACKEND=value`` (``None``: unset),
+    resolving the backend afresh on entry and again after restoring."""
+    saved = os.environ.get(ENV_VAR)
+    if value is None:
+        os.environ.pop(ENV_VAR, None)
+    else:
+        os.environ[ENV_VAR] = value
+    get_stream_backend.cache_clear()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = saved
+        get_stream_backend.cache_clear()
