@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m benchmarks [--smoke] [SCENARIO ...]``.
+"""Run the benchmark suite: ``python -m benchmarks [--smoke | --quick] [SCENARIO ...]``.
 
 Scenarios live in their own modules and register themselves with
 :func:`benchmarks.harness.register`; list a new module in
@@ -14,7 +14,14 @@ from pathlib import Path
 
 from benchmarks import harness
 
-SCENARIO_MODULES = ("benchmarks.pump",)
+SCENARIO_MODULES = (
+    "benchmarks.pump",
+    "benchmarks.overhead",
+    "benchmarks.capture",
+    "benchmarks.tee",
+    "benchmarks.pipeline",
+    "benchmarks.lines",
+)
 
 
 def load_scenarios() -> None:
@@ -30,7 +37,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="tiny sizes, one warm-up-free round pair; checks the harness, writes no report",
     )
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per implementation")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes and 3 measured runs (unless --runs); writes results, not the report",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=None, help="measured runs per implementation (default: 5)"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, discarded")
     parser.add_argument(
         "--results-dir",
@@ -58,26 +72,36 @@ def main(argv: list[str]) -> int:
         print(f"unknown scenarios: {', '.join(unknown)}; known: {', '.join(harness.SCENARIOS)}")
         return 2
     selected = [harness.SCENARIOS[name] for name in args.scenarios or harness.SCENARIOS]
-    warmup, runs = (0, 2) if args.smoke else (args.warmup, args.runs)
+    if args.smoke:
+        warmup, runs = 0, 2
+    else:
+        warmup, runs = args.warmup, args.runs or (3 if args.quick else 5)
     results_dir = args.results_dir or (None if args.smoke else harness.RESULTS_DIR)
     info = harness.machine()
     when = harness.now()
     sections: dict[str, str] = {}
     for scenario in selected:
-        size = scenario.smoke_size if args.smoke else scenario.size
-        print(f"{scenario.name}: {scenario.title} ({size} bytes)", flush=True)
-        timings = harness.measure(scenario, size, warmup=warmup, runs=runs)
-        stats = harness.summarise(scenario, size, timings)
-        print(harness.render_table(scenario, stats))
-        for line in harness.target_lines(scenario, stats):
+        size = scenario.size_for(smoke=args.smoke, quick=args.quick)
+        print(f"{scenario.name}: {scenario.title} ({scenario.metric.describe(size)})", flush=True)
+        measurements = harness.measure(scenario, size, warmup=warmup, runs=runs)
+        stats = harness.summarise(scenario, size, measurements.seconds)
+        print(harness.render_table(scenario, stats, measurements))
+        for line in harness.target_lines(scenario, stats, measurements):
             print(line)
         if results_dir is not None:
             path = harness.save_results(
-                results_dir, scenario=scenario, size=size, timings=timings, info=info, when=when
+                results_dir,
+                scenario=scenario,
+                size=size,
+                measurements=measurements,
+                info=info,
+                when=when,
             )
             print(f"results: {path}")
-        sections[scenario.name] = harness.render_section(scenario, size, runs, stats, when)
-    if not args.smoke and not args.no_report:
+        sections[scenario.name] = harness.render_section(
+            scenario, size, runs, stats, when, measurements=measurements
+        )
+    if not args.smoke and not args.quick and not args.no_report:
         harness.write_report(sections, info)
         print(f"report: {harness.REPORT_PATH}")
     return 0

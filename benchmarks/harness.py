@@ -7,6 +7,12 @@ share caches, threads or allocator state. Rounds alternate the order of the
 implementations so slow drifts of the machine (frequency, page cache, other
 load) spread evenly over all of them. The first rounds are warm-up and are
 discarded; medians and min-max ranges come from the measured rounds.
+
+Each run also reports the worker's peak resident set size
+(``getrusage(RUSAGE_SELF).ru_maxrss`` at exit) and the size it had when the
+worker started, so scenarios that care about memory can show and judge it.
+A scenario's :class:`Metric` turns the seconds of a run into the figure its
+table shows: GiB/s by default, or for example microseconds per call.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 GIB = 1 << 30
+MIB = 1 << 20
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPORT_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -31,15 +39,56 @@ REPORT_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 
 @dataclasses.dataclass(frozen=True)
 class Implementation:
-    """One way of performing a scenario's workload."""
+    """One way of performing a scenario's workload.
+
+    ``env`` holds variables added to the worker subprocess's environment
+    (for example to force a backend).
+    """
 
     name: str
     label: str
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def _gib_per_s(size: int, seconds: float) -> float:
+    return size / seconds / GIB
+
+
+def _payload_text(size: int) -> str:
+    if size >= GIB:
+        return f"Payload {size / GIB:g} GiB"
+    return f"Payload {size / MIB:g} MiB"
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """How a run's seconds become the figure a table shows.
+
+    ``value(size, seconds)`` computes it; ``higher_is_better`` says which way
+    targets and ratios read; ``describe(size)`` names the workload size in
+    the report; ``size_is_bytes`` says the size is a payload in bytes, so
+    peak memory can be shown as a multiple of it.
+    """
+
+    unit: str
+    value: Callable[[int, float], float]
+    higher_is_better: bool = True
+    digits: int = 2
+    describe: Callable[[int], str] = _payload_text
+    size_is_bytes: bool = True
+
+
+THROUGHPUT = Metric(unit="GiB/s", value=_gib_per_s)
 
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """A stated goal: ``subject`` at least ``ratio`` times as fast as ``reference``."""
+    """A stated goal comparing two implementations' medians.
+
+    With a higher-is-better metric: ``subject`` at least ``ratio`` times
+    ``reference``; with a lower-is-better one (time per call): ``subject`` at
+    most ``ratio`` times ``reference``.
+    """
 
     subject: str
     reference: str
@@ -47,11 +96,23 @@ class Target:
 
 
 @dataclasses.dataclass(frozen=True)
+class MemoryTarget:
+    """A stated goal: ``subject``'s median peak RSS at most ``ratio`` x the payload."""
+
+    subject: str
+    ratio: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Scenario:
-    """A workload, measured in bytes moved, performed by several implementations.
+    """A workload performed by several implementations.
 
     ``measure(implementation, size)`` runs inside the worker subprocess and
-    returns the seconds the timed part took.
+    returns the seconds the timed part took. ``size`` is what the metric
+    counts: bytes moved by default, or calls, lines, ... ``quick_size`` is
+    used by ``--quick`` (default: ``size``). ``skipped`` lists peers that are
+    not measured, each with the reason. ``show_memory`` adds the peak RSS of
+    the worker processes to the table.
     """
 
     name: str
@@ -63,6 +124,11 @@ class Scenario:
     baseline: str
     measure: Callable[[str, int], float]
     targets: tuple[Target, ...] = ()
+    quick_size: int | None = None
+    metric: Metric = THROUGHPUT
+    show_memory: bool = False
+    memory_targets: tuple[MemoryTarget, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def implementation(self, name: str) -> Implementation:
         for implementation in self.implementations:
@@ -70,6 +136,13 @@ class Scenario:
                 return implementation
         msg = f"scenario {self.name!r} has no implementation {name!r}"
         raise KeyError(msg)
+
+    def size_for(self, *, smoke: bool = False, quick: bool = False) -> int:
+        if smoke:
+            return self.smoke_size
+        if quick and self.quick_size is not None:
+            return self.quick_size
+        return self.size
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -86,56 +159,101 @@ def register(scenario: Scenario) -> Scenario:
 
 @dataclasses.dataclass(frozen=True)
 class Stats:
-    """Throughput statistics of one implementation, in GiB/s."""
+    """Statistics of one implementation in the scenario's metric (GiB/s by default)."""
 
     median: float
     low: float
     high: float
 
     @classmethod
-    def of(cls, size: int, seconds: Sequence[float]) -> Stats:
-        rates = [size / s / GIB for s in seconds]
-        return cls(statistics.median(rates), min(rates), max(rates))
+    def of(cls, size: int, seconds: Sequence[float], metric: Metric = THROUGHPUT) -> Stats:
+        values = [metric.value(size, s) for s in seconds]
+        return cls(statistics.median(values), min(values), max(values))
 
 
-def run_worker(scenario: Scenario, implementation: str, size: int) -> float:
-    """Measure one run in a fresh interpreter; return its seconds."""
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One measured run: its timed seconds and the worker's memory high-water marks."""
+
+    seconds: float
+    peak_rss_bytes: int
+    start_rss_bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurements:
+    """Every measured run of a scenario at one ``size``, per implementation, in run order."""
+
+    size: int
+    samples: dict[str, list[Sample]]
+
+    @property
+    def seconds(self) -> dict[str, list[float]]:
+        return {name: [s.seconds for s in runs] for name, runs in self.samples.items()}
+
+    @property
+    def peak_rss_bytes(self) -> dict[str, list[int]]:
+        return {name: [s.peak_rss_bytes for s in runs] for name, runs in self.samples.items()}
+
+    @property
+    def start_rss_bytes(self) -> dict[str, list[int]]:
+        return {name: [s.start_rss_bytes for s in runs] for name, runs in self.samples.items()}
+
+
+def _max_rss_bytes() -> int:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_worker(scenario: Scenario, implementation: str, size: int) -> Sample:
+    """Measure one run in a fresh interpreter."""
+    env = dict(os.environ)
+    env.update(scenario.implementation(implementation).env)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--worker", scenario.name, implementation, str(size)],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO_ROOT,
+        env=env,
     )
     if proc.returncode != 0:
         msg = f"{scenario.name}/{implementation} failed ({proc.returncode}):\n{proc.stderr}"
         raise RuntimeError(msg)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return float(result["seconds"])
+    return Sample(
+        seconds=float(result["seconds"]),
+        peak_rss_bytes=int(result["peak_rss_bytes"]),
+        start_rss_bytes=int(result["start_rss_bytes"]),
+    )
 
 
 def worker_main(scenario_name: str, implementation: str, size: int) -> None:
     """The worker subprocess: one measurement, printed as a JSON line."""
     scenario = SCENARIOS[scenario_name]
     scenario.implementation(implementation)  # fail early on a bad name
+    start_rss = _max_rss_bytes()
     seconds = scenario.measure(implementation, size)
-    print(json.dumps({"seconds": seconds}))
+    peak_rss = _max_rss_bytes()
+    print(
+        json.dumps({"seconds": seconds, "peak_rss_bytes": peak_rss, "start_rss_bytes": start_rss})
+    )
 
 
-def measure(scenario: Scenario, size: int, *, warmup: int, runs: int) -> dict[str, list[float]]:
+def measure(scenario: Scenario, size: int, *, warmup: int, runs: int) -> Measurements:
     """Alternate the implementations over ``warmup + runs`` rounds."""
     names = [implementation.name for implementation in scenario.implementations]
-    timings: dict[str, list[float]] = {name: [] for name in names}
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
     for round_index in range(warmup + runs):
         shift = round_index % len(names)
         order = names[shift:] + names[:shift]
         for name in order:
-            seconds = run_worker(scenario, name, size)
+            sample = run_worker(scenario, name, size)
             if round_index >= warmup:
-                timings[name].append(seconds)
+                samples[name].append(sample)
         phase = "warm-up" if round_index < warmup else "measured"
         print(f"  round {round_index + 1}/{warmup + runs} ({phase}) done", flush=True)
-    return timings
+    return Measurements(size, samples)
 
 
 def machine() -> dict[str, str]:
@@ -171,55 +289,126 @@ def machine() -> dict[str, str]:
 
 
 def summarise(scenario: Scenario, size: int, timings: dict[str, list[float]]) -> dict[str, Stats]:
-    return {name: Stats.of(size, seconds) for name, seconds in timings.items()}
+    return {name: Stats.of(size, seconds, scenario.metric) for name, seconds in timings.items()}
 
 
-def target_lines(scenario: Scenario, stats: dict[str, Stats]) -> list[str]:
+def memory_medians(measurements: Measurements) -> dict[str, tuple[float, float]]:
+    """Median peak RSS and median growth over the start size, in bytes."""
+    medians = {}
+    for name, runs in measurements.samples.items():
+        peak = statistics.median(s.peak_rss_bytes for s in runs)
+        growth = statistics.median(s.peak_rss_bytes - s.start_rss_bytes for s in runs)
+        medians[name] = (peak, growth)
+    return medians
+
+
+def _verdict(met: bool, distance: float) -> str:
+    return "met" if met else f"missed by {distance:.2f}x"
+
+
+def target_lines(
+    scenario: Scenario, stats: dict[str, Stats], measurements: Measurements | None = None
+) -> list[str]:
     lines = []
+    higher = scenario.metric.higher_is_better
     for target in scenario.targets:
         actual = stats[target.subject].median / stats[target.reference].median
-        verdict = "met" if actual >= target.ratio else f"missed by {target.ratio - actual:.2f}x"
+        met = actual >= target.ratio if higher else actual <= target.ratio
         subject = scenario.implementation(target.subject).label
         reference = scenario.implementation(target.reference).label
+        relation = ">=" if higher else "<="
+        quantity = "" if higher else f" ({scenario.metric.unit})"
         lines.append(
-            f"- Target: {subject} >= {target.ratio:g}x {reference}: "
-            f"measured {actual:.2f}x, {verdict}."
+            f"- Target: {subject} {relation} {target.ratio:g}x {reference}{quantity}: "
+            f"measured {actual:.2f}x, {_verdict(met, abs(actual - target.ratio))}."
         )
+    if measurements is not None and scenario.memory_targets:
+        medians = memory_medians(measurements)
+        for memory_target in scenario.memory_targets:
+            peak, _ = medians[memory_target.subject]
+            actual = peak / measurements.size
+            met = actual <= memory_target.ratio
+            subject = scenario.implementation(memory_target.subject).label
+            verdict = "met" if met else f"missed by {actual - memory_target.ratio:.3f}x"
+            lines.append(
+                f"- Target: {subject} peak RSS <= {memory_target.ratio:g}x payload: "
+                f"measured {actual:.3f}x ({peak / MIB:,.0f} MiB), {verdict}."
+            )
     return lines
 
 
-def render_table(scenario: Scenario, stats: dict[str, Stats]) -> str:
+def _cell(text: str) -> str:
+    """``text`` made safe for a Markdown table cell (a ``|`` would split it)."""
+    return text.replace("|", "\\|")
+
+
+def render_table(
+    scenario: Scenario, stats: dict[str, Stats], measurements: Measurements | None = None
+) -> str:
+    metric = scenario.metric
     baseline = stats[scenario.baseline].median
-    baseline_label = scenario.implementation(scenario.baseline).label
-    rows = [
-        f"| implementation | median GiB/s | min-max GiB/s | vs {baseline_label} |",
-        "| --- | ---: | ---: | ---: |",
-    ]
+    baseline_label = _cell(scenario.implementation(scenario.baseline).label)
+    header = (
+        f"| implementation | median {metric.unit} | min-max {metric.unit} | vs {baseline_label} |"
+    )
+    rule = "| --- | ---: | ---: | ---: |"
+    show_memory = measurements is not None and scenario.show_memory
+    memory = memory_medians(measurements) if measurements is not None and show_memory else None
+    if memory is not None:
+        header += " peak RSS MiB | growth MiB |"
+        rule += " ---: | ---: |"
+        if metric.size_is_bytes:
+            header += " peak / payload |"
+            rule += " ---: |"
+    rows = [header, rule]
+    d = metric.digits
     for implementation in scenario.implementations:
         s = stats[implementation.name]
-        rows.append(
-            f"| {implementation.label} | {s.median:.2f} | {s.low:.2f}-{s.high:.2f} "
+        row = (
+            f"| {_cell(implementation.label)} | {s.median:,.{d}f} | {s.low:,.{d}f}-{s.high:,.{d}f} "
             f"| {s.median / baseline:.2f}x |"
         )
+        if memory is not None and measurements is not None:
+            peak, growth = memory[implementation.name]
+            row += f" {peak / MIB:,.0f} | {growth / MIB:,.0f} |"
+            if metric.size_is_bytes:
+                row += f" {peak / measurements.size:.2f}x |"
+        rows.append(row)
     return "\n".join(rows)
 
 
 def render_section(
-    scenario: Scenario, size: int, runs: int, stats: dict[str, Stats], when: str
+    scenario: Scenario,
+    size: int,
+    runs: int,
+    stats: dict[str, Stats],
+    when: str,
+    *,
+    measurements: Measurements | None = None,
 ) -> str:
     lines = [
         f"## {scenario.title}",
         "",
         scenario.description,
         "",
-        f"Payload {size / GIB:g} GiB; {runs} measured runs per implementation after "
+        f"{scenario.metric.describe(size)}; {runs} measured runs per implementation after "
         f"warm-up, alternating; measured {when}.",
         "",
-        render_table(scenario, stats),
+        render_table(scenario, stats, measurements),
     ]
-    targets = target_lines(scenario, stats)
+    if scenario.show_memory and measurements is not None:
+        lines += [
+            "",
+            "Peak RSS is the whole worker process's high-water mark "
+            "(`ru_maxrss`, interpreter included); growth is that minus the "
+            "mark when the worker started.",
+        ]
+    targets = target_lines(scenario, stats, measurements)
     if targets:
         lines += ["", *targets]
+    if scenario.skipped:
+        lines += ["", "Not measured:", ""]
+        lines += [f"- {label}: {reason}" for label, reason in scenario.skipped]
     return "\n".join(lines)
 
 
@@ -250,22 +439,29 @@ def save_results(
     *,
     scenario: Scenario,
     size: int,
-    timings: dict[str, list[float]],
+    measurements: Measurements,
     info: dict[str, str],
     when: str,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = when.replace(":", "").replace("-", "")
     path = directory / f"{scenario.name}-{stamp}.json"
-    stats = summarise(scenario, size, timings)
-    payload = {
+    stats = summarise(scenario, size, measurements.seconds)
+    payload: dict[str, object] = {
         "scenario": scenario.name,
-        "size_bytes": size,
+        "size": size,
         "measured_at": when,
         "machine": info,
-        "seconds": timings,
-        "gib_per_s": {name: dataclasses.asdict(s) for name, s in stats.items()},
+        "seconds": measurements.seconds,
+        "peak_rss_bytes": measurements.peak_rss_bytes,
+        "start_rss_bytes": measurements.start_rss_bytes,
+        "unit": scenario.metric.unit,
+        "stats": {name: dataclasses.asdict(s) for name, s in stats.items()},
+        "skipped": dict(scenario.skipped),
     }
+    if scenario.metric is THROUGHPUT:
+        payload["size_bytes"] = size
+        payload["gib_per_s"] = payload["stats"]
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 
