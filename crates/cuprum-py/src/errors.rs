@@ -8,6 +8,8 @@ use cuprum::{Error, ErrorKind};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyValueError};
 use pyo3::PyErr;
 
+pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
+
 /// Converts an engine error into the Python exception for its kind.
 ///
 /// | kind | Python exception |
@@ -19,13 +21,13 @@ use pyo3::PyErr;
 /// | `ProgramNotFound` | `FileNotFoundError(errno, strerror, program)` |
 /// | `PermissionDenied` | `PermissionError(errno, strerror, program)` |
 /// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
+/// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
 ///
 /// `strerror` is the OS description without Rust's `" (os error N)"`
-/// suffix. For the last three kinds the `errno` defaults to `ENOENT`,
-/// `EACCES` and `ENOENT` when the error carries none, and the file name (the
-/// program or the directory) is the first backtick-quoted part of the
-/// error's message — e.g. ``"program `nope` not found"`` gives `"nope"` — or
-/// the whole message if it quotes nothing.
+/// suffix. For `ProgramNotFound`, `PermissionDenied` and
+/// `BadWorkingDirectory` the engine's message is the program or directory
+/// itself and becomes the exception's `filename`; the `errno` defaults to
+/// `ENOENT`, `EACCES` and `ENOENT` when the error carries none.
 pub(crate) fn to_py_err(err: Error) -> PyErr {
     match err.kind() {
         ErrorKind::Io => os_error(&err),
@@ -40,6 +42,7 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
         ErrorKind::BadWorkingDirectory => {
             PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
         }
+        ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
         // `ErrorKind` is `#[non_exhaustive]` and this is another crate, so the
         // compiler demands a wildcard arm even though every kind known today is
         // mapped above. A kind added to the engine must get its own arm here;
@@ -63,7 +66,7 @@ fn os_args_with_name(err: &Error, default_errno: i32) -> (i32, String, String) {
         (Some(errno), Some(strerror)) => (errno, strerror),
         _ => (default_errno, describe(default_errno)),
     };
-    (errno, strerror, quoted_name(err.message()).to_owned())
+    (errno, strerror, err.message().to_owned())
 }
 
 /// The OS description of `errno`, without Rust's `" (os error N)"` suffix.
@@ -73,24 +76,9 @@ fn describe(errno: i32) -> String {
         .unwrap_or_default()
 }
 
-/// The first backtick-quoted part of `message`, or all of it.
-fn quoted_name(message: &str) -> &str {
-    message
-        .split_once('`')
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map_or(message, |(name, _)| name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_name_finds_the_subject() {
-        assert_eq!(quoted_name("program `nope` not found"), "nope");
-        assert_eq!(quoted_name("/no/such/dir"), "/no/such/dir");
-        assert_eq!(quoted_name("unbalanced `quote"), "unbalanced `quote");
-    }
 
     #[test]
     fn describe_has_no_rust_suffix() {
