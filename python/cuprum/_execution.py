@@ -434,6 +434,9 @@ def _first_set(*values: float | None) -> float | None:
 
 def _outcome(handle: _native.Execution) -> _native.Outcome:
     outcome = handle.outcome()
+    # The run is over: release its descriptors now rather than whenever the
+    # handle is collected.
+    handle.close()
     if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
         msg = "the engine finished without an outcome"
         raise RuntimeError(msg)
@@ -464,11 +467,12 @@ async def _drain_async(
             if events and sink is not None:
                 sink(events)
             if finished:
-                return _outcome(handle)
+                break
             await ready.wait()
             ready.clear()
     finally:
         loop.remove_reader(fd)
+    return _outcome(handle)
 
 
 def _drive_sync(run: _Run) -> CommandResult | PipelineResult:

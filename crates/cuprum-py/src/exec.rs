@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use cuprum::exec::{
@@ -120,13 +121,28 @@ pub(crate) fn spawn(
             RelayMethod::Auto
         });
     let inner = py.detach(|| spec.spawn()).map_err(to_py_err)?;
-    Ok(Execution { inner })
+    Ok(Execution {
+        inner: RwLock::new(Some(inner)),
+    })
 }
 
 /// A running execution: events, cancellation and the outcome.
 #[pyclass(module = "cuprum._native", frozen)]
 pub(crate) struct Execution {
-    inner: EngineExecution,
+    /// `None` once closed: the engine handle (and its descriptors) are
+    /// released as soon as the run is over, not when Python collects this
+    /// object (a traceback may keep it alive for long).
+    inner: RwLock<Option<EngineExecution>>,
+}
+
+impl Execution {
+    fn with<T>(&self, op: impl FnOnce(&EngineExecution) -> T) -> PyResult<T> {
+        let guard = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .as_ref()
+            .map(op)
+            .ok_or_else(|| PyValueError::new_err("the execution handle is closed"))
+    }
 }
 
 fn stream_name(py: Python<'_>, stream: Stream, echo: bool) -> Bound<'_, PyString> {
@@ -190,17 +206,17 @@ fn batch<'py>(py: Python<'py>, batch: cuprum::exec::Batch) -> PyResult<(Bound<'p
 impl Execution {
     /// The process id of every stage.
     fn pids(&self) -> Vec<u32> {
-        self.inner.pids().to_vec()
+        self.with(|e| e.pids().to_vec()).unwrap_or_default()
     }
 
     /// A descriptor that is readable whenever events or the outcome wait.
-    fn notify_fd(&self) -> i32 {
-        self.inner.notify_fd().as_raw_fd()
+    fn notify_fd(&self) -> PyResult<i32> {
+        self.with(|e| e.notify_fd().as_raw_fd())
     }
 
     /// Takes waiting events without blocking: `(events, finished)`.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, bool)> {
-        batch(py, self.inner.take_events())
+        batch(py, self.with(EngineExecution::take_events)?)
     }
 
     /// Blocks (GIL released) until events wait, the run finishes, or
@@ -218,7 +234,7 @@ impl Execution {
                 d.saturating_duration_since(std::time::Instant::now())
                     .min(SIGNAL_CHECK)
             });
-            let taken = py.detach(|| self.inner.wait_events(Some(slice)));
+            let taken = py.detach(|| self.with(|e| e.wait_events(Some(slice))))?;
             if !taken.events.is_empty()
                 || taken.finished
                 || deadline.is_some_and(|d| std::time::Instant::now() >= d)
@@ -229,16 +245,29 @@ impl Execution {
         }
     }
 
+    /// Releases the engine handle and its descriptors. A run that is still
+    /// going is cancelled first (the engine reaps it in the background).
+    /// Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let taken = self
+            .inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        py.detach(|| drop(taken));
+    }
+
     /// Terminates every live stage: SIGTERM, then SIGKILL after `grace`
     /// seconds. Idempotent; safe from any thread.
     fn cancel(&self, grace: f64) {
-        self.inner.cancel(seconds(grace));
+        // A closed handle belongs to a finished run: nothing to cancel.
+        let _ = self.with(|e| e.cancel(seconds(grace)));
     }
 
     /// The outcome once the finishing batch was taken; `None` before (or if
     /// already taken).
     fn outcome(&self, py: Python<'_>) -> PyResult<Option<Outcome>> {
-        let Some(outcome) = self.inner.take_outcome() else {
+        let Some(outcome) = self.with(EngineExecution::take_outcome)? else {
             return Ok(None);
         };
         let stages = outcome

@@ -169,10 +169,26 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                 });
                 stages.push(stage);
             }
+            Err(err) if stages.is_empty() => return Err(err),
             Err(err) => {
-                drop((readers, feeder, relay_ends, upstream));
-                abandon(stages);
-                return Err(err);
+                // Stages before this one are running: hand them to a
+                // supervisor that terminates and reaps them, reporting the
+                // spawn error as the outcome (their start events stand).
+                drop((feeder, relay_ends, upstream));
+                readers.retain(|reader| reader.stage < index);
+                let pids = stages.iter().map(|s| s.pid).collect();
+                let mut supervisor = Supervisor::new(
+                    Arc::clone(&shared),
+                    stages,
+                    readers,
+                    None,
+                    Vec::new(),
+                    None,
+                    spec.cancel_grace,
+                    spec.decode,
+                );
+                supervisor.abort(err);
+                return launch(shared, supervisor, events, pids, spec.cancel_grace);
             }
         }
     }
@@ -224,7 +240,6 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
 
     let pids = stages.iter().map(|s| s.pid).collect();
     let deadline = spec.timeout.map(|t| Instant::now() + t);
-    shared.push(events);
     let supervisor = Supervisor::new(
         Arc::clone(&shared),
         stages,
@@ -235,9 +250,21 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
         spec.cancel_grace,
         spec.decode,
     );
+    launch(shared, supervisor, events, pids, spec.cancel_grace)
+}
+
+/// Publishes the start events and hands the stages to a supervisor thread.
+fn launch(
+    shared: Arc<Shared>,
+    supervisor: Supervisor,
+    events: Vec<Event>,
+    pids: Vec<u32>,
+    grace: std::time::Duration,
+) -> Result<Execution> {
+    shared.push(events);
     std::thread::Builder::new()
         .name("cuprum-supervisor".into())
         .spawn(move || supervisor.run())
         .map_err(io_err("start supervisor thread"))?;
-    Ok(Execution::new(shared, pids, spec.cancel_grace))
+    Ok(Execution::new(shared, pids, grace))
 }

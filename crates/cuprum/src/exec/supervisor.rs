@@ -177,6 +177,13 @@ impl Supervisor {
         }
     }
 
+    /// Tears every stage down at once and reports `error` as the outcome's
+    /// error (a later stage of the pipeline could not be spawned).
+    pub(crate) fn abort(&mut self, error: Error) {
+        self.error = Some(error);
+        self.terminate_all(self.grace);
+    }
+
     /// Runs the execution to completion and publishes its outcome.
     pub(crate) fn run(mut self) {
         if let Err(err) = self.run_loop() {

@@ -253,10 +253,21 @@ fn spawn_errors_are_typed_and_leave_nothing_running() {
         .spawn()
         .unwrap_err();
     assert_eq!(env.kind(), ErrorKind::InvalidArgument);
+    // A later stage that cannot start: the earlier ones are torn down and
+    // reaped, their start events stand, and the outcome carries the error.
     let late = ExecSpec::pipeline(cmd(&["sleep", "30"]) | Command::new("/no/such/program"))
+        .cancel_grace(Duration::from_millis(100))
         .spawn()
-        .unwrap_err();
-    assert_eq!(late.kind(), ErrorKind::ProgramNotFound);
+        .unwrap();
+    let first = late.pids()[0];
+    let outcome = late.wait();
+    assert_eq!(
+        outcome.error.as_ref().map(cuprum::Error::kind),
+        Some(ErrorKind::ProgramNotFound)
+    );
+    assert_eq!(outcome.stages.len(), 1);
+    assert_eq!(outcome.stages[0].exit_code, -libc::SIGTERM);
+    assert!(!exists(first));
 }
 
 #[test]
