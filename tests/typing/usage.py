@@ -1,0 +1,259 @@
+"""Typed usage of the public API, checked with ``mypy --strict`` (never run).
+
+Every assignment states the type a user relies on, so a change to a public
+signature or return type shows up here as a type error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+import cuprum
+from cuprum import (
+    DEFAULT_CATALOGUE,
+    ECHO,
+    LS,
+    AfterHook,
+    BeforeHook,
+    CommandResult,
+    ConcurrentConfig,
+    ConcurrentResult,
+    CuprumContext,
+    EnvRegistration,
+    ExecEvent,
+    ExecHook,
+    ExecutionContext,
+    ForbiddenProgramError,
+    HookRegistration,
+    LoggingHookRegistration,
+    Pipeline,
+    PipelineResult,
+    Program,
+    ProgramCatalogue,
+    ProgramEntry,
+    ProjectSettings,
+    RunOutputOptions,
+    SafeCmd,
+    SafeCmdBuilder,
+    ScopeConfig,
+    StdinInput,
+    TimeoutExpired,
+    UnknownProgramError,
+    after,
+    allow,
+    before,
+    current_context,
+    env,
+    is_rust_available,
+    logging_hook,
+    merge_env_overlays,
+    observe,
+    resolve_env,
+    run_concurrent,
+    run_concurrent_sync,
+    scoped,
+    sh,
+)
+from cuprum.builders import git_checkout, git_ref, safe_path
+from cuprum.catalogue import DuplicateProgramError, DuplicateProjectError
+from cuprum.context import ContextError
+from cuprum.events import ExecId, ExecPhase, new_exec_id
+
+TOOL = Program("/usr/local/bin/tool")
+
+PROJECT = ProjectSettings(
+    name="tools",
+    programs=(TOOL,),
+    documentation_locations=("docs/tools.md",),
+    noise_rules=(),
+)
+CATALOGUE = ProgramCatalogue(projects=(PROJECT,))
+
+
+def catalogue_usage() -> None:
+    entry: ProgramEntry = CATALOGUE.lookup(TOOL)
+    project: ProjectSettings = entry.project
+    name: str = entry.project_name
+    allowed: frozenset[Program] = CATALOGUE.allowlist
+    visible: Mapping[str, ProjectSettings] = DEFAULT_CATALOGUE.visible_settings()
+    owns: bool = project.owns(TOOL)
+    use(CATALOGUE.is_allowed("tool"), owns, name, allowed, visible)
+    try:
+        sh.make(Program("missing"))
+    except UnknownProgramError as exc:
+        lookup: LookupError = exc
+        use(lookup)
+    try:
+        ProgramCatalogue(projects=(PROJECT, PROJECT))
+    except DuplicateProjectError as exc:
+        project_name: str = exc.project_name
+        use(project_name)
+    except DuplicateProgramError as exc:
+        owner: str = exc.owner
+        program: Program = exc.program
+        use(owner, program)
+
+
+def command_usage() -> SafeCmd:
+    tool: SafeCmdBuilder = sh.make(TOOL, catalogue=CATALOGUE)
+    cmd: SafeCmd = tool("status", 3, verbose=True, path=Path("/tmp"))
+    argv: tuple[str, ...] = cmd.argv
+    full: tuple[str, ...] = cmd.argv_with_program
+    program: Program = cmd.program
+    project: ProjectSettings = cmd.project
+    tail: tuple[str, ...] = sh.build_argv("log", max_count=5)
+    use(argv, full, program, project, tail)
+    return cmd
+
+
+def pipeline_usage(cmd: SafeCmd) -> Pipeline:
+    two: Pipeline = cmd | cmd
+    three: Pipeline = two | cmd
+    four: Pipeline = cmd | two | cmd
+    joined: Pipeline = Pipeline.concat(two, three)
+    parts: tuple[SafeCmd, ...] = four.parts
+    use(parts, joined)
+    return three
+
+
+def run_sync_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    ctx = ExecutionContext(
+        env={"LANG": "C"},
+        cwd=Path("/tmp"),
+        cancel_grace=1.0,
+        timeout=30,
+        stdout_sink=io.StringIO(),
+        stderr_sink=None,
+        encoding="utf-8",
+        errors="strict",
+        tags={"job": 1},
+    )
+    output = RunOutputOptions(capture=True, echo=False)
+    result: CommandResult = cmd.run_sync(
+        output=output, timeout=5.0, context=ctx, stdin=StdinInput(text="input")
+    )
+    code: int = result.exit_code
+    pid: int = result.pid
+    stdout: str | None = result.stdout
+    stderr: str | None = result.stderr
+    ok: bool = result.ok
+    piped: PipelineResult = pipeline.run_sync(output=output, timeout=None, context=ctx)
+    stages: tuple[CommandResult, ...] = piped.stages
+    final: CommandResult = piped.final
+    failure: CommandResult | None = piped.failure
+    failure_index: int | None = piped.failure_index
+    final_stdout: str | None = piped.stdout
+    use(code, pid, stdout, stderr, ok, stages, final, failure)
+    use(failure_index, final_stdout, piped.ok)
+
+
+async def run_async_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    result: CommandResult = await cmd.run(stdin=StdinInput(data=b"bytes"))
+    piped: PipelineResult = await pipeline.run(timeout=1)
+    try:
+        await cmd.run(timeout=0.5)
+    except TimeoutExpired as exc:
+        timeout: float = exc.timeout
+        partial: str | None = exc.output
+        alias: str | None = exc.stdout
+        errors: str | None = exc.stderr
+        command: object = exc.cmd
+        as_builtin: TimeoutError = exc
+        use(timeout, partial, alias, errors, command, as_builtin)
+    use(result.ok, piped.ok)
+
+
+def hooks_usage() -> None:
+    def before_hook(cmd: SafeCmd) -> None:
+        use(cmd)
+
+    def after_hook(cmd: SafeCmd, result: CommandResult) -> None:
+        use(cmd, result)
+
+    def observe_hook(event: ExecEvent) -> None:
+        phase: ExecPhase = event.phase
+        exec_id: ExecId | None = event.exec_id
+        line: str | None = event.line
+        tags: Mapping[str, object] = event.tags
+        use(phase, exec_id, line, tags)
+
+    async def async_observe_hook(event: ExecEvent) -> None:
+        await asyncio.sleep(0)
+
+    typed_before: BeforeHook = before_hook
+    typed_after: AfterHook = after_hook
+    typed_observe: ExecHook = observe_hook
+    typed_async: ExecHook = async_observe_hook
+    registration: HookRegistration = before(typed_before)
+    with after(typed_after), observe(typed_observe), observe(typed_async):
+        pass
+    registration.detach()
+    config = ScopeConfig(
+        allowlist=frozenset({ECHO, LS}),
+        before_hooks=(typed_before,),
+        after_hooks=(typed_after,),
+        observe_hooks=(typed_observe,),
+        timeout=10,
+        env_overlay={"A": "1"},
+    )
+    with scoped(config) as ctx:
+        narrowed: CuprumContext = ctx
+        allowed: bool = narrowed.is_allowed(ECHO)
+        use(allowed)
+    with allow(TOOL), env({"A": "1"}, B="2") as overlay:
+        applied: Mapping[str, str] = overlay.overlay
+        use(applied)
+    env_registration: EnvRegistration = env(C="3")
+    env_registration.detach()
+    merged: Mapping[str, str] | None = merge_env_overlays({"A": "1"}, None)
+    resolved: dict[str, str] | None = resolve_env(merged, {"B": "2"})
+    active: CuprumContext = current_context()
+    use(resolved, active)
+    try:
+        active.check_allowed(TOOL)
+    except ForbiddenProgramError as exc:
+        restricted: bool = exc.restricted_state
+        as_permission: PermissionError = exc
+        as_context: ContextError = exc
+        use(restricted, as_permission, as_context)
+    logged: LoggingHookRegistration = logging_hook(logger=logging.getLogger("app"))
+    logged.detach()
+    fresh: uuid.UUID = new_exec_id()
+    use(fresh)
+
+
+async def concurrent_usage(cmd: SafeCmd) -> None:
+    config = ConcurrentConfig(concurrency=4, capture=True, fail_fast=False)
+    batch: ConcurrentResult = await run_concurrent(cmd, cmd, config=config)
+    results: tuple[CommandResult, ...] = batch.results
+    failures: tuple[int, ...] = batch.failures
+    indices: tuple[int, ...] = batch.submission_indices
+    synced: ConcurrentResult = run_concurrent_sync(cmd, config=config)
+    use(results, failures, indices, synced.ok)
+
+
+def builders_usage() -> None:
+    path: str = safe_path("/srv/data")
+    ref: str = git_ref("refs/heads/main")
+    checkout: SafeCmd = git_checkout(ref, create_branch=True)
+    use(path, checkout)
+
+
+def package_usage() -> None:
+    name: str = cuprum.PACKAGE_NAME
+    available: bool = is_rust_available()
+    hook_factory: Callable[[ExecEvent], Awaitable[None] | None] = print_event
+    use(name, available, hook_factory)
+
+
+def print_event(event: ExecEvent) -> None:
+    print(event.phase)
+
+
+def use(*values: object) -> None:
+    """Consume values, so every annotated name above is used."""
