@@ -4,6 +4,7 @@ working directory and stdin (spec §4.1 to §4.4, §5.6)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -340,10 +341,12 @@ def test_hundred_megabytes_of_stdin_are_read_in_full(fx: SafeCmdBuilder, runner:
 
 
 def test_child_that_never_reads_stdin_returns(
-    fx: SafeCmdBuilder, runner: Run, events: list[ExecEvent]
+    fx: SafeCmdBuilder, runner: Run, events: list[ExecEvent], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """§11.21: the feeder gives up on a closed pipe; the run is unaffected."""
-    result = runner(fx("exit", 0), stdin=StdinInput(data=b"x" * HUNDRED_MB))
+    """§11.21: the feeder gives up on a closed pipe; the run is unaffected,
+    and the failure is logged at ERROR on ``cuprum.stdin``."""
+    with caplog.at_level(logging.ERROR, logger="cuprum.stdin"):
+        result = runner(fx("exit", 0), stdin=StdinInput(data=b"x" * HUNDRED_MB))
     assert result.ok
     stdin_phases = [e for e in events if e.phase in ("stdin", "stdin_error")]
     assert len(stdin_phases) == 1
@@ -353,6 +356,9 @@ def test_child_that_never_reads_stdin_returns(
         assert event.error_type is not None
         assert event.note is not None
         assert event.note.startswith(f"{event.error_type}: ")
+        logged = [r for r in caplog.records if r.name == "cuprum.stdin"]
+        assert len(logged) == 1
+        assert logged[0].levelno == logging.ERROR
     else:
         assert event.byte_count == HUNDRED_MB
 

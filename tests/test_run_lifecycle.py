@@ -150,6 +150,39 @@ def test_timeout_emits_exit_but_skips_after_hooks(fx: SafeCmdBuilder, runner: Ru
     assert called == []
 
 
+def test_async_observe_tasks_are_awaited_on_timeout(fx: SafeCmdBuilder, runner: Run) -> None:
+    finished: list[str] = []
+
+    async def slow(event: ExecEvent) -> None:
+        await asyncio.sleep(0.05)
+        finished.append(event.phase)
+
+    with observe(slow), pytest.raises(TimeoutExpired):
+        runner(fx("sleep", 30), timeout=0.2)
+    assert sorted(finished) == ["exit", "plan", "start"]
+
+
+def test_async_observe_tasks_are_awaited_on_cancellation(fx: SafeCmdBuilder) -> None:
+    finished: list[str] = []
+
+    async def slow(event: ExecEvent) -> None:
+        await asyncio.sleep(0.05)
+        finished.append(event.phase)
+
+    async def main() -> None:
+        with observe(slow):
+            task = asyncio.create_task(fx("sleep", 30).run())
+        while not finished:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert sorted(finished) == ["plan", "start"]
+
+    asyncio.run(main())
+    assert_no_children()
+
+
 def test_sigterm_ignoring_child_is_killed_after_grace_on_timeout(
     fx: SafeCmdBuilder, runner: Run, events: list[ExecEvent]
 ) -> None:
