@@ -35,6 +35,8 @@ MIB = 1 << 20
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPORT_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+# Seconds one worker run may take before it is killed as stalled.
+WORKER_TIMEOUT = 900
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,21 +208,35 @@ def _max_rss_bytes() -> int:
 
 
 def run_worker(scenario: Scenario, implementation: str, size: int) -> Sample:
-    """Measure one run in a fresh interpreter."""
+    """Measure one run in a fresh interpreter.
+
+    A worker that has not finished after ``WORKER_TIMEOUT`` seconds is killed
+    and the run fails naming it, rather than stalling the whole suite.
+    """
     env = dict(os.environ)
     env.update(scenario.implementation(implementation).env)
-    proc = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-m", "benchmarks", "--worker", scenario.name, implementation, str(size)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
         cwd=REPO_ROOT,
         env=env,
-    )
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=WORKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            msg = (
+                f"{scenario.name}/{implementation} did not finish within "
+                f"{WORKER_TIMEOUT} s (size {size}); the worker was killed"
+            )
+            raise RuntimeError(msg) from None
     if proc.returncode != 0:
-        msg = f"{scenario.name}/{implementation} failed ({proc.returncode}):\n{proc.stderr}"
+        msg = f"{scenario.name}/{implementation} failed ({proc.returncode}):\n{stderr}"
         raise RuntimeError(msg)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(stdout.strip().splitlines()[-1])
     return Sample(
         seconds=float(result["seconds"]),
         peak_rss_bytes=int(result["peak_rss_bytes"]),
@@ -256,8 +272,30 @@ def measure(scenario: Scenario, size: int, *, warmup: int, runs: int) -> Measure
     return Measurements(size, samples)
 
 
+def _source_commit() -> str:
+    """The checkout's commit, flagged when the engine or package sources differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "crates", "python"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} (with uncommitted changes under crates/ or python/)" if changes else head
+
+
 def machine() -> dict[str, str]:
-    """A short description of the machine and toolchain."""
+    """A short description of the machine, the toolchain and the measured sources."""
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -285,6 +323,7 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "rustc": rustc,
         "load_average_at_start": f"{load} (1, 5, 15 min)",
+        "cuprum_commit": _source_commit(),
     }
 
 

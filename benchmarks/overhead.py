@@ -132,7 +132,7 @@ TARGETS = (
 )
 
 for _program, _title, _what in (
-    ("fixture", "the fixture's `exit 0`", "the fixture program's `exit 0` (a static Rust binary)"),
+    ("fixture", "the fixture's `exit 0`", "the fixture program's `exit 0` (a small Rust binary)"),
     ("true", "`/bin/true`", "`/bin/true` (through a catalogue for cuprum)"),
 ):
     register(
