@@ -295,6 +295,7 @@ def test_yes_into_head_lines_returns_promptly(fx: SafeCmdBuilder, runner: Run) -
     assert result.failure_index is None
     assert result.stdout == "y\n"
     assert codes(result) in ((-13, 0), (0, 0))
+    assert result.early_exit_stages == ((0,) if codes(result)[0] == -13 else ())
 
 
 @pytest.mark.usefixtures("backend")
@@ -339,6 +340,7 @@ def test_middle_stage_failure_terminates_the_others(fx: SafeCmdBuilder, runner: 
     assert codes(result) == (-15, 3, -15)
     assert result.failure_index == 1
     assert result.failure is result.stages[1]
+    assert result.early_exit_stages == (), "terminated stages are not early exits"
     assert not result.ok
     assert took < 0.5 + SLACK
     assert_no_children()

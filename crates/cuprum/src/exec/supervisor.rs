@@ -379,8 +379,12 @@ impl Supervisor {
     }
 
     /// Whether stage `index` failed only because its downstream stage
-    /// stopped reading first.
+    /// stopped reading first. A stage this supervisor terminated (fail-fast,
+    /// timeout, cancel) died of that signal, not of the early exit.
     fn excused(&self, index: usize, code: i32) -> bool {
+        if self.stages[index].terminated {
+            return false;
+        }
         let Some(downstream) = self.stages.get(index + 1) else {
             return false;
         };
