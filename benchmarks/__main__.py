@@ -21,6 +21,7 @@ SCENARIO_MODULES = (
     "benchmarks.tee",
     "benchmarks.pipeline",
     "benchmarks.lines",
+    "benchmarks.concurrent",
 )
 
 
