@@ -116,6 +116,7 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                 }
             } else {
                 let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
+                sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
                 let from = upstream
                     .take()
                     .ok_or_else(|| Error::new(crate::ErrorKind::Io, "missing upstream pipe"))?;
