@@ -225,6 +225,10 @@ class _Run:
             {} if self.observers and self.piped and not engine_decodes else None
         )
         self.schedule: Callable[[Awaitable[object], str], None] = self._collect
+        # A blocking run supervises its children on the waiting thread (no
+        # supervisor thread, no wake-up hop); an awaited one needs the
+        # engine's thread so the event loop stays free.
+        self.inline = True
 
     # -- events ---------------------------------------------------------
 
@@ -338,6 +342,7 @@ class _Run:
             timeout=self.timeout,
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
+            inline=self.inline,
         )
 
     def steps(self) -> _Steps[CommandResult | PipelineResult]:
@@ -499,6 +504,7 @@ async def _drive_async(run: _Run) -> CommandResult | PipelineResult:
             run.pending.append(asyncio.ensure_future(awaitable))
 
     run.schedule = schedule
+    run.inline = False
     steps = run.steps()
     handle = next(steps)
     try:

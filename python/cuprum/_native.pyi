@@ -31,6 +31,7 @@ def spawn(
     timeout: float | None,
     cancel_grace: float,
     portable_relay: bool,
+    inline: bool = False,
 ) -> Execution: ...
 
 @final

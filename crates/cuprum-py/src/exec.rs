@@ -59,7 +59,7 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyfunction]
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
-    decode_utf8, line_events, timeout, cancel_grace, portable_relay
+    decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -84,6 +84,7 @@ pub(crate) fn spawn(
     timeout: Option<f64>,
     cancel_grace: f64,
     portable_relay: bool,
+    inline: bool,
 ) -> PyResult<Execution> {
     let commands = stages
         .into_iter()
@@ -120,7 +121,15 @@ pub(crate) fn spawn(
         } else {
             RelayMethod::Auto
         });
-    let inner = py.detach(|| spec.spawn()).map_err(to_py_err)?;
+    let inner = py
+        .detach(|| {
+            if inline {
+                spec.spawn_inline()
+            } else {
+                spec.spawn()
+            }
+        })
+        .map_err(to_py_err)?;
     Ok(Execution {
         inner: RwLock::new(Some(inner)),
     })

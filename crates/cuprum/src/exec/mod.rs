@@ -48,8 +48,8 @@ mod supervisor;
 mod sys;
 
 use std::os::fd::BorrowedFd;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 pub use event::{Event, EventKind, StdinOp, Stream};
 pub use outcome::{Captured, Outcome, StageOutcome};
@@ -85,7 +85,34 @@ impl ExecSpec {
     /// assert_eq!(err.kind(), ErrorKind::ProgramNotFound);
     /// ```
     pub fn spawn(self) -> Result<Execution> {
-        start::start(self)
+        start::start(self, false)
+    }
+
+    /// Like [`spawn`](Self::spawn), but without a supervisor thread: the
+    /// thread that waits on the handle ([`Execution::wait_events`],
+    /// [`Execution::wait`]) supervises the run while it waits. This saves a
+    /// thread and a wake-up per run for callers that block anyway; a handle
+    /// driven this way must be waited on (or dropped, which cancels it and
+    /// finishes supervision on a background thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// use cuprum::exec::{ExecSpec, Output};
+    /// let outcome = ExecSpec::command(Command::new("echo").arg("inline"))
+    ///     .stdout(Output::capture())
+    ///     .spawn_inline()?
+    ///     .wait();
+    /// assert_eq!(outcome.stages[0].stdout.as_ref().unwrap().as_text(), Some("inline\n"));
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    pub fn spawn_inline(self) -> Result<Execution> {
+        start::start(self, true)
     }
 }
 
@@ -95,6 +122,15 @@ pub struct Execution {
     shared: Arc<shared::Shared>,
     pids: Vec<u32>,
     grace: Duration,
+    /// The supervisor of an inline execution, driven by waiting threads;
+    /// `None` once finished, and always for a threaded execution.
+    inline: Option<Mutex<Option<supervisor::Supervisor>>>,
+}
+
+impl std::fmt::Debug for supervisor::Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for shared::Shared {
@@ -104,11 +140,50 @@ impl std::fmt::Debug for shared::Shared {
 }
 
 impl Execution {
-    fn new(shared: Arc<shared::Shared>, pids: Vec<u32>, grace: Duration) -> Self {
+    fn new(
+        shared: Arc<shared::Shared>,
+        pids: Vec<u32>,
+        grace: Duration,
+        inline: Option<supervisor::Supervisor>,
+    ) -> Self {
+        let inline = inline.map(|supervisor| Mutex::new(Some(supervisor)));
         Self {
             shared,
             pids,
             grace,
+            inline,
+        }
+    }
+
+    /// Supervises an inline execution on this thread until events wait, it
+    /// finishes, or `deadline` passes. Returns `false` when there is nothing
+    /// to drive here (a threaded run, a finished one, or another thread is
+    /// already supervising): the caller then waits as for a threaded run.
+    fn drive(&self, deadline: Option<Instant>) -> bool {
+        let Some(cell) = &self.inline else {
+            return false;
+        };
+        let Ok(mut guard) = cell.try_lock() else {
+            return false;
+        };
+        let mut first = true;
+        loop {
+            let Some(supervisor) = guard.as_mut() else {
+                return false;
+            };
+            if self.shared.has_pending() {
+                return true;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            // At least one round, so a zero deadline still makes progress.
+            if !first && left.is_some_and(|left| left.is_zero()) {
+                return true;
+            }
+            first = false;
+            if supervisor.advance(left) {
+                *guard = None;
+                return true;
+            }
         }
     }
 
@@ -163,6 +238,7 @@ impl Execution {
     /// ```
     #[must_use]
     pub fn take_events(&self) -> Batch {
+        self.drive(Some(Instant::now()));
         self.shared.take()
     }
 
@@ -181,7 +257,12 @@ impl Execution {
     /// ```
     #[must_use]
     pub fn wait_events(&self, timeout: Option<Duration>) -> Batch {
-        self.shared.wait(timeout)
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if self.drive(deadline) {
+            return self.shared.take();
+        }
+        self.shared
+            .wait(deadline.map(|d| d.saturating_duration_since(Instant::now())))
     }
 
     /// Tears the execution down: SIGTERM to every live stage's process
@@ -241,10 +322,36 @@ impl Execution {
     }
 }
 
+/// Runs the supervisor left in `slot`, if any, to completion.
+fn run_from(slot: &Mutex<Option<supervisor::Supervisor>>) {
+    let supervisor = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(supervisor) = supervisor {
+        supervisor.run();
+    }
+}
+
 impl Drop for Execution {
     fn drop(&mut self) {
-        if !self.shared.is_done() {
-            self.shared.request_cancel(self.grace);
+        if self.shared.is_done() {
+            return;
+        }
+        self.shared.request_cancel(self.grace);
+        // An inline run nobody waits on any more is finished in the
+        // background, so its children are still terminated and reaped.
+        let supervisor = self
+            .inline
+            .take()
+            .and_then(|cell| cell.into_inner().unwrap_or_else(PoisonError::into_inner));
+        if let Some(supervisor) = supervisor {
+            let slot = Arc::new(Mutex::new(Some(supervisor)));
+            let theirs = Arc::clone(&slot);
+            let spawned = std::thread::Builder::new()
+                .name("cuprum-supervisor".into())
+                .spawn(move || run_from(&theirs));
+            if spawned.is_err() {
+                // No thread to spare: finish the teardown here.
+                run_from(&slot);
+            }
         }
     }
 }

@@ -79,6 +79,12 @@ impl Shared {
         self.cond.notify_all();
     }
 
+    /// Whether events or the outcome wait to be taken.
+    pub(crate) fn has_pending(&self) -> bool {
+        let state = self.lock();
+        !state.events.is_empty() || state.done
+    }
+
     pub(crate) fn backlog(&self) -> usize {
         self.lock().events.len()
     }

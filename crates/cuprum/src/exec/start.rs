@@ -69,7 +69,7 @@ fn abandon(stages: Vec<StageProc>) {
     }
 }
 
-pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
+pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
     for command in &spec.stages {
         command.validate()?;
     }
@@ -189,7 +189,7 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
                     spec.decode,
                 );
                 supervisor.abort(err);
-                return launch(shared, supervisor, events, pids, spec.cancel_grace);
+                return launch(shared, supervisor, events, pids, spec.cancel_grace, inline);
             }
         }
     }
@@ -251,21 +251,26 @@ pub(crate) fn start(spec: ExecSpec) -> Result<Execution> {
         spec.cancel_grace,
         spec.decode,
     );
-    launch(shared, supervisor, events, pids, spec.cancel_grace)
+    launch(shared, supervisor, events, pids, spec.cancel_grace, inline)
 }
 
-/// Publishes the start events and hands the stages to a supervisor thread.
+/// Publishes the start events and hands the stages to their supervisor: a
+/// thread of its own, or (`inline`) whichever thread waits on the handle.
 fn launch(
     shared: Arc<Shared>,
     supervisor: Supervisor,
     events: Vec<Event>,
     pids: Vec<u32>,
     grace: std::time::Duration,
+    inline: bool,
 ) -> Result<Execution> {
     shared.push(events);
+    if inline {
+        return Ok(Execution::new(shared, pids, grace, Some(supervisor)));
+    }
     std::thread::Builder::new()
         .name("cuprum-supervisor".into())
         .spawn(move || supervisor.run())
         .map_err(io_err("start supervisor thread"))?;
-    Ok(Execution::new(shared, pids, grace))
+    Ok(Execution::new(shared, pids, grace, None))
 }

@@ -132,6 +132,8 @@ pub(crate) struct Supervisor {
     error: Option<Error>,
     events: Vec<Event>,
     scratch: Vec<u8>,
+    pollfds: Vec<libc::pollfd>,
+    slots: Vec<Slot>,
 }
 
 /// What the supervisor waits on in one round.
@@ -174,6 +176,8 @@ impl Supervisor {
             error: None,
             events: Vec::new(),
             scratch: Vec::new(),
+            pollfds: Vec::new(),
+            slots: Vec::new(),
         }
     }
 
@@ -186,93 +190,121 @@ impl Supervisor {
 
     /// Runs the execution to completion and publishes its outcome.
     pub(crate) fn run(mut self) {
-        if let Err(err) = self.run_loop() {
-            // The loop only fails if poll itself fails; tear everything down
-            // so no child is left behind, then report the error.
-            self.terminate_all(Duration::ZERO);
-            for stage in &mut self.stages {
-                sys::kill_group(stage.pid, libc::SIGKILL);
-                if stage.running() {
-                    let status = stage.child.wait().ok();
-                    let code = status.map_or(-1, exit_code);
-                    stage.exit = Some((code, Instant::now()));
-                }
+        while !self.advance(None) {}
+    }
+
+    /// Does one round of supervision, waiting at most `max_wait` (`None`:
+    /// until something happens). Returns `true` once the outcome is
+    /// published.
+    pub(crate) fn advance(&mut self, max_wait: Option<Duration>) -> bool {
+        match self.round(max_wait) {
+            Ok(false) => {
+                self.flush_events();
+                false
             }
-            self.error.get_or_insert(err);
-            self.readers.clear();
-            self.feeder = None;
-            self.join_relays(true);
+            Ok(true) => {
+                self.publish();
+                true
+            }
+            Err(err) => {
+                self.fail(err);
+                self.publish();
+                true
+            }
         }
+    }
+
+    /// The loop only fails if poll itself fails: tear everything down so no
+    /// child is left behind, and report the error.
+    fn fail(&mut self, err: Error) {
+        self.terminate_all(Duration::ZERO);
+        for stage in &mut self.stages {
+            sys::kill_group(stage.pid, libc::SIGKILL);
+            if stage.running() {
+                let status = stage.child.wait().ok();
+                let code = status.map_or(-1, exit_code);
+                stage.exit = Some((code, Instant::now()));
+            }
+        }
+        self.error.get_or_insert(err);
+        self.readers.clear();
+        self.feeder = None;
+        self.join_relays(true);
+    }
+
+    fn publish(&mut self) {
         let outcome = self.outcome();
         self.shared
             .finish(std::mem::take(&mut self.events), outcome);
     }
 
-    fn run_loop(&mut self) -> Result<()> {
-        let mut pollfds: Vec<libc::pollfd> = Vec::new();
-        let mut slots: Vec<Slot> = Vec::new();
-        loop {
-            let now = Instant::now();
-            if let Some(grace) = self.shared.cancel_requested() {
-                if !self.cancelled && self.stages.iter().any(StageProc::running) {
-                    self.cancelled = true;
-                    self.terminate_all(grace);
-                }
+    fn round(&mut self, max_wait: Option<Duration>) -> Result<bool> {
+        let now = Instant::now();
+        if let Some(grace) = self.shared.cancel_requested() {
+            if !self.cancelled && self.stages.iter().any(StageProc::running) {
+                self.cancelled = true;
+                self.terminate_all(grace);
             }
-            if let Some(deadline) = self.deadline {
-                if now >= deadline && self.stages.iter().any(StageProc::running) {
-                    self.deadline = None;
-                    self.timed_out = true;
-                    self.terminate_all(self.grace);
-                }
+        }
+        if let Some(deadline) = self.deadline {
+            if now >= deadline && self.stages.iter().any(StageProc::running) {
+                self.deadline = None;
+                self.timed_out = true;
+                self.terminate_all(self.grace);
             }
-            if self.kill_at.is_some_and(|at| now >= at) {
-                self.kill_at = None;
-                for stage in self.stages.iter().filter(|s| s.terminated) {
-                    sys::kill_group(stage.pid, libc::SIGKILL);
-                }
+        }
+        if self.kill_at.is_some_and(|at| now >= at) {
+            self.kill_at = None;
+            for stage in self.stages.iter().filter(|s| s.terminated) {
+                sys::kill_group(stage.pid, libc::SIGKILL);
             }
-            self.reap_without_pidfd();
-            self.collect_relays();
-            self.flush_events();
-            if self.finished() {
-                return Ok(());
-            }
+        }
+        self.reap_without_pidfd();
+        self.collect_relays();
+        self.flush_events();
+        if self.finished() {
+            return Ok(true);
+        }
 
-            pollfds.clear();
-            slots.clear();
-            let mut push = |fd: i32, events: i16, slot: Slot| {
-                pollfds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
-                slots.push(slot);
-            };
-            push(
-                self.shared.control_fd().as_raw_fd(),
-                libc::POLLIN,
-                Slot::Control,
-            );
-            let backlogged = self.shared.backlog() > EVENT_BACKLOG;
-            if !backlogged {
-                for (index, reader) in self.readers.iter().enumerate() {
-                    if let Some(fd) = &reader.fd {
-                        push(fd.as_raw_fd(), libc::POLLIN, Slot::Reader(index));
-                    }
+        let mut pollfds = std::mem::take(&mut self.pollfds);
+        let mut slots = std::mem::take(&mut self.slots);
+        pollfds.clear();
+        slots.clear();
+        let mut push = |fd: i32, events: i16, slot: Slot| {
+            pollfds.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+            slots.push(slot);
+        };
+        push(
+            self.shared.control_fd().as_raw_fd(),
+            libc::POLLIN,
+            Slot::Control,
+        );
+        let backlogged = self.shared.backlog() > EVENT_BACKLOG;
+        if !backlogged {
+            for (index, reader) in self.readers.iter().enumerate() {
+                if let Some(fd) = &reader.fd {
+                    push(fd.as_raw_fd(), libc::POLLIN, Slot::Reader(index));
                 }
             }
-            if let Some(feeder) = &self.feeder {
-                push(feeder.fd.as_raw_fd(), libc::POLLOUT, Slot::Feeder);
+        }
+        if let Some(feeder) = &self.feeder {
+            push(feeder.fd.as_raw_fd(), libc::POLLOUT, Slot::Feeder);
+        }
+        for (index, stage) in self.stages.iter().enumerate() {
+            if let (true, Some(pidfd)) = (stage.running(), &stage.pidfd) {
+                push(pidfd.as_raw_fd(), libc::POLLIN, Slot::Stage(index));
             }
-            for (index, stage) in self.stages.iter().enumerate() {
-                if let (true, Some(pidfd)) = (stage.running(), &stage.pidfd) {
-                    push(pidfd.as_raw_fd(), libc::POLLIN, Slot::Stage(index));
-                }
-            }
-            let wait = self.next_wakeup(now, backlogged);
-            sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"))?;
-
+        }
+        let wait = match (self.next_wakeup(now, backlogged), max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let polled = sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"));
+        if polled.is_ok() {
             // Downstream stages first, so an upstream stage that dies of a
             // broken pipe in the same round sees its reader already gone.
             for (pollfd, slot) in pollfds.iter().zip(&slots).rev() {
@@ -287,6 +319,9 @@ impl Supervisor {
                 }
             }
         }
+        self.pollfds = pollfds;
+        self.slots = slots;
+        polled.map(|_| false)
     }
 
     fn next_wakeup(&self, now: Instant, backlogged: bool) -> Option<Duration> {

@@ -385,3 +385,66 @@ fn no_descriptor_or_child_leaks_after_many_runs() {
         open_fds()
     );
 }
+
+#[test]
+fn inline_runs_are_supervised_by_the_waiting_thread() {
+    let outcome = ExecSpec::command(cmd(&["both", "out", "err"]))
+        .stdout(Output::capture())
+        .stderr(Output::capture())
+        .stdin(Stdin::Bytes(b"ignored".to_vec()))
+        .spawn_inline()
+        .unwrap()
+        .wait();
+    assert_eq!(stdout(&outcome), "out\n");
+    let piped = pipeline(vec![cmd(&["yes"]), cmd(&["head-bytes", "4"])])
+        .stdout(Output::capture())
+        .spawn_inline()
+        .unwrap()
+        .wait();
+    assert_eq!(stdout(&piped), "y\ny\n");
+    assert!(piped.success());
+    let timed = ExecSpec::command(cmd(&["sleep", "30"]))
+        .timeout(Some(Duration::from_millis(100)))
+        .spawn_inline()
+        .unwrap()
+        .wait();
+    assert!(timed.timed_out);
+}
+
+#[test]
+fn inline_runs_can_be_cancelled_from_another_thread() {
+    let spawned = ExecSpec::command(cmd(&["sleep", "30"]))
+        .spawn_inline()
+        .unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            spawned.cancel(Duration::ZERO);
+        });
+        let mut finished = false;
+        while !finished {
+            finished = spawned.wait_events(Some(Duration::from_secs(5))).finished;
+        }
+    });
+    let outcome = spawned.take_outcome().unwrap();
+    assert!(outcome.cancelled);
+    assert_eq!(outcome.stages[0].exit_code, -libc::SIGTERM);
+}
+
+#[test]
+fn dropping_an_inline_execution_still_reaps_it() {
+    let spawned = ExecSpec::command(cmd(&["sleep", "30"]))
+        .cancel_grace(Duration::ZERO)
+        .spawn_inline()
+        .unwrap();
+    let pid = spawned.pids()[0];
+    drop(spawned);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !exists(pid),
+        "child {pid} was not reaped after its inline handle was dropped"
+    );
+}
