@@ -46,6 +46,7 @@ mod spec;
 mod start;
 mod supervisor;
 mod sys;
+mod workers;
 
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -322,14 +323,6 @@ impl Execution {
     }
 }
 
-/// Runs the supervisor left in `slot`, if any, to completion.
-fn run_from(slot: &Mutex<Option<supervisor::Supervisor>>) {
-    let supervisor = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if let Some(supervisor) = supervisor {
-        supervisor.run();
-    }
-}
-
 impl Drop for Execution {
     fn drop(&mut self) {
         if self.shared.is_done() {
@@ -343,14 +336,9 @@ impl Drop for Execution {
             .take()
             .and_then(|cell| cell.into_inner().unwrap_or_else(PoisonError::into_inner));
         if let Some(supervisor) = supervisor {
-            let slot = Arc::new(Mutex::new(Some(supervisor)));
-            let theirs = Arc::clone(&slot);
-            let spawned = std::thread::Builder::new()
-                .name("cuprum-supervisor".into())
-                .spawn(move || run_from(&theirs));
-            if spawned.is_err() {
+            if let Err(failed) = workers::submit(supervisor) {
                 // No thread to spare: finish the teardown here.
-                run_from(&slot);
+                failed.1.run();
             }
         }
     }

@@ -11,7 +11,7 @@ use super::shared::Shared;
 use super::spawn::{self, Slot};
 use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
 use super::supervisor::{EchoTo, Feeder, Reader, Relay, StageProc, Supervisor};
-use super::{sys, Execution};
+use super::{sys, workers, Execution};
 use crate::stream::{Drain, LineSplitter, PumpMethod, PumpOptions, Utf8Decoder};
 use crate::{Error, Result};
 
@@ -268,9 +268,14 @@ fn launch(
     if inline {
         return Ok(Execution::new(shared, pids, grace, Some(supervisor)));
     }
-    std::thread::Builder::new()
-        .name("cuprum-supervisor".into())
-        .spawn(move || supervisor.run())
-        .map_err(io_err("start supervisor thread"))?;
-    Ok(Execution::new(shared, pids, grace, None))
+    match workers::submit(supervisor) {
+        Ok(()) => Ok(Execution::new(shared, pids, grace, None)),
+        Err(failed) => {
+            let (err, supervisor) = *failed;
+            // Nobody can supervise the run: stop it here, then fail.
+            shared.request_cancel(std::time::Duration::ZERO);
+            supervisor.run();
+            Err(Error::io(err, "start supervisor thread"))
+        }
+    }
 }
