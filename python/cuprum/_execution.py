@@ -252,6 +252,9 @@ class _Run:
             exec_id=stage.exec_id,
             **fields,
         )
+        self._notify(event, phase)
+
+    def _notify(self, event: ExecEvent, phase: str) -> None:
         for hook in self.observers:
             try:
                 result = hook(event)
@@ -259,19 +262,54 @@ class _Run:
                 _observe_logger.warning(
                     "observe_hook_failed phase=%s program=%s hook=%r",
                     phase,
-                    stage.cmd.program,
+                    event.program,
                     hook,
                 )
                 raise
             if result is not None and inspect.isawaitable(result):
                 self.schedule(result, phase)
 
+    def emit_lines(self, stage: _Stage, phase: str, lines: list[str]) -> None:
+        """One event per line; the hot path when a chatty child is observed."""
+        make = ExecEvent
+        program, argv, cwd, env, pid = (
+            stage.cmd.program,
+            stage.argv,
+            self.cwd,
+            self.event_env,
+            stage.pid,
+        )
+        tags, exec_id, now, notify = stage.tags, stage.exec_id, time.time, self._notify
+        for line in lines:
+            event = make(
+                phase,  # type: ignore[arg-type]
+                program,
+                argv,
+                cwd,
+                env,
+                pid,
+                now(),
+                line,
+                None,
+                None,
+                tags,
+                None,
+                None,
+                None,
+                None,
+                exec_id,
+            )
+            notify(event, phase)
+
     def dispatch(self, events: _Events) -> None:
         """Route a batch of engine events: echo chunks to sinks, the rest to
         observe hooks."""
         for kind, index, value in events:
             stage = self.stages[index]
-            if kind in {"echo_stdout", "echo_stderr"}:
+            if kind == "stdout" or kind == "stderr":  # noqa: PLR1714 - the hot path
+                if self.observers:
+                    self.emit_lines(stage, kind, value)
+            elif kind in {"echo_stdout", "echo_stderr"}:
                 self._chunk(stage, index, kind[5:], value)
             elif kind == "start":
                 stage.pid = value
@@ -279,8 +317,6 @@ class _Run:
                     self.emit(stage, "start")
             elif not self.observers or kind == "exit":
                 continue
-            elif kind in ("stdout", "stderr"):
-                self.emit(stage, kind, line=value)
             elif kind == "stdin":
                 self.emit(stage, "stdin", byte_count=value)
             elif kind == "stdin_error":
@@ -296,13 +332,11 @@ class _Run:
                 lines = self.text_lines[index, stream] = _TextLines(
                     self.ctx.encoding, self.ctx.errors
                 )
-            for line in lines.feed(chunk):
-                self.emit(stage, stream, line=line)
+            self.emit_lines(stage, stream, lines.feed(chunk))
 
     def _flush_text_lines(self) -> None:
         for (index, stream), lines in (self.text_lines or {}).items():
-            for line in lines.finish():
-                self.emit(self.stages[index], stream, line=line)
+            self.emit_lines(self.stages[index], stream, lines.finish())
 
     def _stdin_error(self, stage: _Stage, operation: str, errno: int | None, message: str) -> None:
         error = OSError(errno, message) if errno is not None else OSError(message)

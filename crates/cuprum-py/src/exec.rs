@@ -189,7 +189,7 @@ fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTupl
         ),
         EventKind::Line { stream, text } => (
             stream_name(py, stream, false),
-            PyString::new(py, &text).into_any(),
+            PyList::new(py, [text])?.into_any(),
         ),
         EventKind::Exit {
             exit_code,
@@ -203,11 +203,42 @@ fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTupl
     PyTuple::new(py, [kind.into_any(), stage.into_bound_py_any(py)?, value])
 }
 
+/// Converts a batch to Python tuples. Consecutive lines of one stage's
+/// stream travel as one `(stream, stage, [lines…])` tuple, so a chatty child
+/// costs one tuple per read, not per line.
 fn batch<'py>(py: Python<'py>, batch: cuprum::exec::Batch) -> PyResult<(Bound<'py, PyList>, bool)> {
     let list = PyList::empty(py);
+    let mut lines: Option<(usize, Stream, Vec<String>)> = None;
+    let flush = |list: &Bound<'py, PyList>,
+                 lines: &mut Option<(usize, Stream, Vec<String>)>|
+     -> PyResult<()> {
+        if let Some((stage, stream, texts)) = lines.take() {
+            let item: [Bound<'py, PyAny>; 3] = [
+                stream_name(py, stream, false).into_any(),
+                stage.into_bound_py_any(py)?,
+                PyList::new(py, texts)?.into_any(),
+            ];
+            list.append(PyTuple::new(py, item)?)?;
+        }
+        Ok(())
+    };
     for event in batch.events {
+        if let EventKind::Line { stream, text } = event.kind {
+            match &mut lines {
+                Some((stage, current, texts)) if *stage == event.stage && *current == stream => {
+                    texts.push(text)
+                }
+                _ => {
+                    flush(&list, &mut lines)?;
+                    lines = Some((event.stage, stream, vec![text]));
+                }
+            }
+            continue;
+        }
+        flush(&list, &mut lines)?;
         list.append(event_tuple(py, event)?)?;
     }
+    flush(&list, &mut lines)?;
     Ok((list, batch.finished))
 }
 
