@@ -12,7 +12,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from benchmarks import harness
+from benchmarks import harness, plot
 
 SCENARIO_MODULES = (
     "benchmarks.pump",
@@ -100,11 +100,16 @@ def main(argv: list[str]) -> int:
             )
             print(f"results: {path}")
         sections[scenario.name] = harness.render_section(
-            scenario, size, runs, stats, when, measurements=measurements
+            scenario, size, runs, stats, harness.provenance(when, info), measurements=measurements
         )
     if not args.smoke and not args.quick and not args.no_report:
-        harness.write_report(sections, info)
+        full_run = len(selected) == len(harness.SCENARIOS)
+        harness.write_report(sections, info if full_run else None)
         print(f"report: {harness.REPORT_PATH}")
+        if results_dir is not None:
+            picture = plot.write_plot(results_dir, harness.REPORT_PATH.with_suffix(".png"))
+            if picture is not None:
+                print(f"plot: {picture}")
     return 0
 
 
