@@ -464,3 +464,32 @@ def test_run_sync_uses_the_callers_context(fx: SafeCmdBuilder) -> None:
         assert current_context().timeout == 30.0
         result: PipelineResult = (fx("echo", "x") | fx("cat")).run_sync()
     assert result.stdout == "x\n"
+
+
+# --- cost when nobody observes ---------------------------------------------------------
+
+
+def test_no_events_are_built_without_an_observe_hook(
+    fx: SafeCmdBuilder, runner: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cuprum._execution as execution
+    from cuprum import _native
+
+    def no_event(*args: object, **kwargs: object) -> ExecEvent:
+        msg = "an event was built although no observe hook is registered"
+        raise AssertionError(msg)
+
+    asked: list[bool] = []
+    real_spawn = _native.spawn
+
+    def spawn(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["line_events"])
+        return real_spawn(*args, **kwargs)
+
+    monkeypatch.setattr(execution, "ExecEvent", no_event)
+    monkeypatch.setattr(_native, "spawn", spawn)
+    result = runner(fx("lines", 100), stdin=StdinInput(data=b"unread"))
+    assert result.stdout.count("\n") == 100
+    pipeline = runner(fx("lines", 10) | fx("cat"))
+    assert pipeline.stdout.count("\n") == 10
+    assert asked == [False, False], "the engine must not split lines nobody observes"
