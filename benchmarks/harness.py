@@ -465,9 +465,23 @@ def replace_block(text: str, key: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
-def write_report(sections: dict[str, str], info: dict[str, str], path: Path = REPORT_PATH) -> None:
+def provenance(when: str, info: dict[str, str]) -> str:
+    """When, at which commit and under which load a set of sections was measured."""
+    return f"{when} at commit {info['cuprum_commit']}, load average {info['load_average_at_start']}"
+
+
+def write_report(
+    sections: dict[str, str], info: dict[str, str] | None, path: Path = REPORT_PATH
+) -> None:
+    """Rewrite the given scenario sections, and the machine block if ``info`` is given.
+
+    A run of only some scenarios passes ``info=None``: the machine block then
+    keeps describing the full run, and each rewritten section names its own
+    commit and load (see :func:`provenance`).
+    """
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    text = replace_block(text, "machine", render_machine(info))
+    if info is not None:
+        text = replace_block(text, "machine", render_machine(info))
     for name, section in sections.items():
         text = replace_block(text, f"scenario:{name}", section)
     path.write_text(text)
