@@ -47,7 +47,7 @@ demo: build ## Set up from nothing and run the demo
 	$(VPY) examples/demo.py
 
 .PHONY: test
-test: build ## Set up from nothing, then run the Rust and Python tests
+test: build $(BENCH_STAMP) ## Set up from nothing, then run the Rust and Python tests (incl. the benchmark smoke run)
 	cargo test --quiet -p cuprum
 	$(VPY) -m pytest tests
 
