@@ -1,155 +1,45 @@
 """The bridge between the typed API and the native engine.
 
-One code path serves ``run()`` and ``run_sync()``: :class:`_Run` is written as
+One code path serves ``run()`` and ``run_sync()``: :class:`Run` is written as
 a generator that prepares the run (allowlist, stdin, timeout, hooks, plan
 events, before hooks), spawns it on the engine, yields the native
 ``Execution`` handle to a *driver*, and builds the result once the driver has
 delivered every event. The two drivers differ only in how they wait:
 
-- :func:`_drive_async` waits on the handle's notify descriptor with
+- the asyncio driver waits on the handle's notify descriptor with
   ``loop.add_reader`` (no thread, no polling);
-- :func:`_drive_sync` blocks in the engine with the GIL released.
+- the blocking driver blocks in the engine with the GIL released.
 
 Whatever interrupts a run (a raising hook, a cancelled task, Ctrl-C), the
 handle is cancelled — SIGTERM to every stage's process group, SIGKILL after
 ``cancel_grace`` — and waited for before the exception propagates, so no
-child outlives the call.
+child outlives the call. The drivers live in :mod:`cuprum._drivers`, echo
+sinks and Python-side line splitting in :mod:`cuprum._output`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import codecs
 import inspect
 import logging
-import re
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from cuprum import _native
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
+from cuprum._drivers import Events, Steps, execute_async, execute_sync
 from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
+from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
 from cuprum.context import current_context, merge_env_overlays, resolve_env
 from cuprum.events import ExecEvent, ExecId, default_tags, new_exec_id
 
 _stdin_logger = logging.getLogger("cuprum.stdin")
 _observe_logger = logging.getLogger("cuprum.events")
-
-_R = TypeVar("_R")
-_Events = list[tuple[str, int, Any]]
-_Steps = Generator[_native.Execution, _native.Outcome, _R]
-
-
-def _is_utf8(encoding: str) -> bool:
-    try:
-        return codecs.lookup(encoding).name == "utf-8"
-    except LookupError:
-        return False
-
-
-class _Echo:
-    """Where one stream's echo goes: a descriptor the engine writes, or a
-    Python sink this process writes (raw bytes to ``sink.buffer``, else text
-    decoded incrementally so multibyte characters are never split)."""
-
-    __slots__ = ("_buffer", "_decoder", "_sink", "fd")
-
-    def __init__(self, sink: IO[str], encoding: str, errors: str, *, allow_fd: bool) -> None:
-        self._sink = sink
-        self._buffer: IO[bytes] | None = getattr(sink, "buffer", None)
-        self._decoder: codecs.IncrementalDecoder | None = None
-        self.fd: int | None = None
-        if self._buffer is not None and allow_fd:
-            try:
-                fd = self._buffer.fileno()
-            except (AttributeError, OSError, ValueError):
-                fd = None
-            if fd is not None:
-                sink.flush()
-                self._buffer.flush()
-                self.fd = fd
-        else:
-            self._decoder = codecs.getincrementaldecoder(encoding)(errors)
-
-    @property
-    def native(self) -> int:
-        """The value for ``_native.spawn``'s ``echo_*`` argument."""
-        return self.fd if self.fd is not None else _native.ECHO_EVENTS
-
-    def write(self, chunk: bytes) -> None:
-        if self._buffer is not None:
-            self._buffer.write(chunk)
-            self._buffer.flush()
-        elif self._decoder is not None:
-            text = self._decoder.decode(chunk)
-            if text:
-                self._sink.write(text)
-                self._sink.flush()
-
-    def close(self) -> None:
-        if self._decoder is not None:
-            text = self._decoder.decode(b"", final=True)
-            if text:
-                self._sink.write(text)
-                self._sink.flush()
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-# Line boundaries the splitter keeps in the line's text (it strips only one
-# trailing "\r\n", "\n" or "\r").
-_KEPT_BOUNDARIES = frozenset("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-
-
-class _TextLines:
-    """Line events for a codec or error handler the engine does not decode:
-    Python decodes incrementally, the engine's splitter cuts lines.
-
-    Handlers such as ``surrogateescape`` produce lone surrogates, which the
-    engine's strings cannot hold. The splitter therefore sees a copy with
-    each surrogate replaced by one non-boundary character (same length), and
-    every line it returns is cut from the decoded text kept here.
-    """
-
-    __slots__ = ("_decoder", "_held", "_splitter")
-
-    def __init__(self, encoding: str, errors: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
-        self._splitter = _native.LineSplitter()
-        self._held = ""
-
-    def feed(self, chunk: bytes) -> list[str]:
-        text = self._decoder.decode(chunk)
-        return self._cut(self._splitter.feed(_SURROGATE.sub("\ufffd", text)), text)
-
-    def finish(self) -> list[str]:
-        text = self._decoder.decode(b"", final=True)
-        proxies = self._splitter.feed(_SURROGATE.sub("\ufffd", text)) + self._splitter.finish()
-        return self._cut(proxies, text)
-
-    def _cut(self, proxies: list[str], text: str) -> list[str]:
-        held = self._held + text
-        lines: list[str] = []
-        start = 0
-        for proxy in proxies:
-            end = start + len(proxy)
-            lines.append(held[start:end])
-            if end > start and held[end - 1] in _KEPT_BOUNDARIES:
-                start = end
-            elif held.startswith("\r\n", end):
-                start = end + 2
-            elif held.startswith(("\r", "\n"), end):
-                start = end + 1
-            else:
-                start = end
-        self._held = held[start:]
-        return lines
 
 
 class _Stage:
@@ -165,7 +55,7 @@ class _Stage:
         self.pid: int | None = None
 
 
-class _Run:
+class Run:
     """One execution of a command or a pipeline (see the module docstring)."""
 
     def __init__(
@@ -213,15 +103,15 @@ class _Run:
         self.event_env = (
             merge_env_overlays(self.scope_env, self.ctx.env) if self.observers else None
         )
-        self.echo_out: _Echo | None = None
-        self.echo_err: _Echo | None = None
+        self.echo_out: Echo | None = None
+        self.echo_err: Echo | None = None
         # The engine splits lines itself only where its decoding is exactly
         # Python's (UTF-8 with replacement); any other codec or error handler
         # decodes here, so line events agree with the captured text and a
         # strict handler raises instead of emitting U+FFFD.
-        engine_decodes = _is_utf8(self.ctx.encoding) and self.ctx.errors == "replace"
+        engine_decodes = is_utf8(self.ctx.encoding) and self.ctx.errors == "replace"
         self.native_lines = bool(self.observers) and self.piped and engine_decodes
-        self.text_lines: dict[tuple[int, str], _TextLines] | None = (
+        self.text_lines: dict[tuple[int, str], TextLines] | None = (
             {} if self.observers and self.piped and not engine_decodes else None
         )
         self.schedule: Callable[[Awaitable[object], str], None] = self._collect
@@ -301,7 +191,7 @@ class _Run:
             )
             notify(event, phase)
 
-    def dispatch(self, events: _Events) -> None:
+    def dispatch(self, events: Events) -> None:
         """Route a batch of engine events: echo chunks to sinks, the rest to
         observe hooks."""
         for kind, index, value in events:
@@ -329,7 +219,7 @@ class _Run:
         if self.text_lines is not None:
             lines = self.text_lines.get((index, stream))
             if lines is None:
-                lines = self.text_lines[index, stream] = _TextLines(
+                lines = self.text_lines[index, stream] = TextLines(
                     self.ctx.encoding, self.ctx.errors
                 )
             self.emit_lines(stage, stream, lines.feed(chunk))
@@ -350,13 +240,13 @@ class _Run:
 
     def _spawn(self) -> _native.Execution:
         ctx = self.ctx
-        utf8 = _is_utf8(ctx.encoding)
+        utf8 = is_utf8(ctx.encoding)
         chunks = self.text_lines is not None
         if self.output.echo:
-            self.echo_out = _Echo(
+            self.echo_out = Echo(
                 ctx.stdout_sink or sys.stdout, ctx.encoding, ctx.errors, allow_fd=not chunks
             )
-            self.echo_err = _Echo(
+            self.echo_err = Echo(
                 ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors, allow_fd=not chunks
             )
         events_only = _native.ECHO_EVENTS if chunks else None
@@ -379,7 +269,7 @@ class _Run:
             inline=self.inline,
         )
 
-    def steps(self) -> _Steps[CommandResult | PipelineResult]:
+    def steps(self) -> Steps[CommandResult | PipelineResult]:
         """The run as a generator: yields the handle once, returns the result."""
         if self.pipeline:
             # Resolve the relay backend before anything spawns.
@@ -468,183 +358,6 @@ def _first_set(*values: float | None) -> float | None:
     return None
 
 
-# -- drivers ------------------------------------------------------------
-
-
-def _outcome(handle: _native.Execution) -> _native.Outcome:
-    outcome = handle.outcome()
-    # The run is over: release its descriptors now rather than whenever the
-    # handle is collected.
-    handle.close()
-    if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
-        msg = "the engine finished without an outcome"
-        raise RuntimeError(msg)
-    return outcome
-
-
-def _drain_sync(
-    handle: _native.Execution, sink: Callable[[_Events], None] | None
-) -> _native.Outcome:
-    while True:
-        events, finished = handle.wait_events(None)
-        if events and sink is not None:
-            sink(events)
-        if finished:
-            return _outcome(handle)
-
-
-async def _drain_async(
-    handle: _native.Execution, sink: Callable[[_Events], None] | None
-) -> _native.Outcome:
-    loop = asyncio.get_running_loop()
-    fd = handle.notify_fd()
-    ready = asyncio.Event()
-    loop.add_reader(fd, ready.set)
-    try:
-        while True:
-            events, finished = handle.take_events()
-            if events and sink is not None:
-                sink(events)
-            if finished:
-                break
-            await ready.wait()
-            ready.clear()
-    finally:
-        loop.remove_reader(fd)
-    return _outcome(handle)
-
-
-def _drive_sync(run: _Run) -> CommandResult | PipelineResult:
-    steps = run.steps()
-    handle = next(steps)
-    try:
-        outcome = _drain_sync(handle, run.dispatch)
-    except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        _drain_sync(handle, None)
-        steps.close()
-        raise
-    return _finish(steps, outcome)
-
-
-async def _drive_async(run: _Run) -> CommandResult | PipelineResult:
-    loop = asyncio.get_running_loop()
-
-    def schedule(awaitable: Awaitable[object], phase: str) -> None:
-        name = f"cuprum.observe.{phase}"
-        if inspect.iscoroutine(awaitable):
-            run.pending.append(loop.create_task(awaitable, name=name))
-        else:
-            run.pending.append(asyncio.ensure_future(awaitable))
-
-    run.schedule = schedule
-    run.inline = False
-    steps = run.steps()
-    handle = next(steps)
-    try:
-        outcome = await _drain_async(handle, run.dispatch)
-    except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        await _finish_teardown(handle)
-        steps.close()
-        raise
-    return _finish(steps, outcome)
-
-
-async def _finish_teardown(handle: _native.Execution) -> None:
-    """Wait for a cancelled run to be reaped, even if cancelled again."""
-    while True:
-        try:
-            await _drain_async(handle, None)
-        except asyncio.CancelledError:
-            continue
-        return
-
-
-def _finish(steps: _Steps[_R], outcome: _native.Outcome) -> _R:
-    try:
-        steps.send(outcome)
-    except StopIteration as stop:
-        result: _R = stop.value
-        return result
-    msg = "run generator yielded twice"
-    raise RuntimeError(msg)
-
-
-# -- awaiting observe tasks -----------------------------------------------
-
-
-async def _settle_async(pending: list[Awaitable[object]]) -> BaseException | None:
-    first: BaseException | None = None
-    for awaitable in pending:
-        try:
-            await asyncio.shield(awaitable)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # re-raised by the caller
-            first = first or exc
-    return first
-
-
-def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
-    if not pending:
-        return None
-
-    async def settle() -> BaseException | None:
-        first: BaseException | None = None
-        for awaitable in pending:
-            try:
-                await awaitable
-            except Exception as exc:  # re-raised by the caller
-                first = first or exc
-        return first
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(settle())
-    # This thread already runs a loop: settle on a helper thread's loop.
-    box: list[BaseException | None] = []
-    worker = threading.Thread(
-        target=lambda: box.append(asyncio.run(settle())), name="cuprum-observe"
-    )
-    worker.start()
-    worker.join()
-    return box[0] if box else None
-
-
-def _raise_settled(
-    run: _Run, error: BaseException | None, task_error: BaseException | None
-) -> None:
-    if task_error is None:
-        return
-    if error is not None and run.pipeline:
-        raise BaseExceptionGroup("pipeline finalization failed", [error, task_error])
-    if error is not None:
-        raise task_error from error
-    raise task_error
-
-
-def _execute_sync(run: _Run) -> CommandResult | PipelineResult:
-    try:
-        result = _drive_sync(run)
-    except BaseException as error:
-        _raise_settled(run, error, _settle_sync(run.pending))
-        raise
-    _raise_settled(run, None, _settle_sync(run.pending))
-    return result
-
-
-async def _execute_async(run: _Run) -> CommandResult | PipelineResult:
-    try:
-        result = await _drive_async(run)
-    except BaseException as error:
-        _raise_settled(run, error, await _settle_async(run.pending))
-        raise
-    _raise_settled(run, None, await _settle_async(run.pending))
-    return result
-
-
 # -- entry points -----------------------------------------------------------
 
 
@@ -654,10 +367,8 @@ def _command_run(
     timeout: float | None,
     context: ExecutionContext | None,
     stdin: StdinInput | None,
-) -> _Run:
-    return _Run(
-        (cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin
-    )
+) -> Run:
+    return Run((cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin)
 
 
 async def run_command(
@@ -669,7 +380,7 @@ async def run_command(
     stdin: StdinInput | None,
 ) -> CommandResult:
     """``SafeCmd.run``."""
-    result = await _execute_async(_command_run(cmd, output, timeout, context, stdin))
+    result = await execute_async(_command_run(cmd, output, timeout, context, stdin))
     assert isinstance(result, CommandResult)
     return result
 
@@ -683,7 +394,7 @@ def run_command_sync(
     stdin: StdinInput | None,
 ) -> CommandResult:
     """``SafeCmd.run_sync``."""
-    result = _execute_sync(_command_run(cmd, output, timeout, context, stdin))
+    result = execute_sync(_command_run(cmd, output, timeout, context, stdin))
     assert isinstance(result, CommandResult)
     return result
 
@@ -714,9 +425,9 @@ def _pipeline_run(
     timeout: float | None,
     context: ExecutionContext | None,
     flags: Mapping[str, bool],
-) -> _Run:
+) -> Run:
     output = _pipeline_output(output, flags)
-    return _Run(
+    return Run(
         pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None
     )
 
@@ -730,7 +441,7 @@ async def run_pipeline(
     flags: Mapping[str, bool],
 ) -> PipelineResult:
     """``Pipeline.run``."""
-    result = await _execute_async(_pipeline_run(pipeline, output, timeout, context, flags))
+    result = await execute_async(_pipeline_run(pipeline, output, timeout, context, flags))
     assert isinstance(result, PipelineResult)
     return result
 
@@ -744,6 +455,6 @@ def run_pipeline_sync(
     flags: Mapping[str, bool],
 ) -> PipelineResult:
     """``Pipeline.run_sync``."""
-    result = _execute_sync(_pipeline_run(pipeline, output, timeout, context, flags))
+    result = execute_sync(_pipeline_run(pipeline, output, timeout, context, flags))
     assert isinstance(result, PipelineResult)
     return result

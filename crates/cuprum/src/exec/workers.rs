@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::supervisor::Supervisor;
 
 /// How long an idle supervisor thread waits for work before it exits.
-const IDLE: Duration = Duration::from_secs(10);
+const IDLE: Duration = Duration::from_secs(1);
 
 struct Queue {
     pending: VecDeque<Supervisor>,

@@ -1,0 +1,203 @@
+"""Drivers: how a run waits for its engine handle, and how pending async
+observe tasks are settled.
+
+- the asyncio driver waits on the handle's notify descriptor with
+  ``loop.add_reader`` (no thread, no polling);
+- the blocking driver waits in the engine with the GIL released, and the
+  engine supervises the children on that same thread.
+
+Whatever interrupts the wait (a raising hook, a cancelled task, Ctrl-C), the
+handle is cancelled and waited for before the exception propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cuprum import _native
+from cuprum._results import CommandResult, PipelineResult
+
+if TYPE_CHECKING:
+    from cuprum._execution import Run
+
+_R = TypeVar("_R")
+Events = list[tuple[str, int, Any]]
+"""A batch of engine events: ``(kind, stage, value)``."""
+Steps = Generator[_native.Execution, _native.Outcome, _R]
+"""A run as a generator: yields its handle once, receives the outcome."""
+
+
+def _outcome(handle: _native.Execution) -> _native.Outcome:
+    outcome = handle.outcome()
+    # The run is over: release its descriptors now rather than whenever the
+    # handle is collected.
+    handle.close()
+    if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
+        msg = "the engine finished without an outcome"
+        raise RuntimeError(msg)
+    return outcome
+
+
+def _drain_sync(
+    handle: _native.Execution, sink: Callable[[Events], None] | None
+) -> _native.Outcome:
+    while True:
+        events, finished = handle.wait_events(None)
+        if events and sink is not None:
+            sink(events)
+        if finished:
+            return _outcome(handle)
+
+
+async def _drain_async(
+    handle: _native.Execution, sink: Callable[[Events], None] | None
+) -> _native.Outcome:
+    loop = asyncio.get_running_loop()
+    fd = handle.notify_fd()
+    ready = asyncio.Event()
+    loop.add_reader(fd, ready.set)
+    try:
+        while True:
+            events, finished = handle.take_events()
+            if events and sink is not None:
+                sink(events)
+            if finished:
+                break
+            await ready.wait()
+            ready.clear()
+    finally:
+        loop.remove_reader(fd)
+    return _outcome(handle)
+
+
+def _drive_sync(run: Run) -> CommandResult | PipelineResult:
+    steps = run.steps()
+    handle = next(steps)
+    try:
+        outcome = _drain_sync(handle, run.dispatch)
+    except BaseException:
+        handle.cancel(max(run.ctx.cancel_grace, 0.0))
+        _drain_sync(handle, None)
+        steps.close()
+        raise
+    return _finish(steps, outcome)
+
+
+async def _drive_async(run: Run) -> CommandResult | PipelineResult:
+    loop = asyncio.get_running_loop()
+
+    def schedule(awaitable: Awaitable[object], phase: str) -> None:
+        name = f"cuprum.observe.{phase}"
+        if inspect.iscoroutine(awaitable):
+            run.pending.append(loop.create_task(awaitable, name=name))
+        else:
+            run.pending.append(asyncio.ensure_future(awaitable))
+
+    run.schedule = schedule
+    run.inline = False
+    steps = run.steps()
+    handle = next(steps)
+    try:
+        outcome = await _drain_async(handle, run.dispatch)
+    except BaseException:
+        handle.cancel(max(run.ctx.cancel_grace, 0.0))
+        await _finish_teardown(handle)
+        steps.close()
+        raise
+    return _finish(steps, outcome)
+
+
+async def _finish_teardown(handle: _native.Execution) -> None:
+    """Wait for a cancelled run to be reaped, even if cancelled again."""
+    while True:
+        try:
+            await _drain_async(handle, None)
+        except asyncio.CancelledError:
+            continue
+        return
+
+
+def _finish(steps: Steps[_R], outcome: _native.Outcome) -> _R:
+    try:
+        steps.send(outcome)
+    except StopIteration as stop:
+        result: _R = stop.value
+        return result
+    msg = "run generator yielded twice"
+    raise RuntimeError(msg)
+
+
+# -- awaiting observe tasks -----------------------------------------------
+
+
+async def _settle_async(pending: list[Awaitable[object]]) -> BaseException | None:
+    first: BaseException | None = None
+    for awaitable in pending:
+        try:
+            await asyncio.shield(awaitable)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # re-raised by the caller
+            first = first or exc
+    return first
+
+
+def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
+    if not pending:
+        return None
+
+    async def settle() -> BaseException | None:
+        first: BaseException | None = None
+        for awaitable in pending:
+            try:
+                await awaitable
+            except Exception as exc:  # re-raised by the caller
+                first = first or exc
+        return first
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(settle())
+    # This thread already runs a loop: settle on a helper thread's loop.
+    box: list[BaseException | None] = []
+    worker = threading.Thread(
+        target=lambda: box.append(asyncio.run(settle())), name="cuprum-observe"
+    )
+    worker.start()
+    worker.join()
+    return box[0] if box else None
+
+
+def _raise_settled(run: Run, error: BaseException | None, task_error: BaseException | None) -> None:
+    if task_error is None:
+        return
+    if error is not None and run.pipeline:
+        raise BaseExceptionGroup("pipeline finalization failed", [error, task_error])
+    if error is not None:
+        raise task_error from error
+    raise task_error
+
+
+def execute_sync(run: Run) -> CommandResult | PipelineResult:
+    try:
+        result = _drive_sync(run)
+    except BaseException as error:
+        _raise_settled(run, error, _settle_sync(run.pending))
+        raise
+    _raise_settled(run, None, _settle_sync(run.pending))
+    return result
+
+
+async def execute_async(run: Run) -> CommandResult | PipelineResult:
+    try:
+        result = await _drive_async(run)
+    except BaseException as error:
+        _raise_settled(run, error, await _settle_async(run.pending))
+        raise
+    _raise_settled(run, None, await _settle_async(run.pending))
+    return result
