@@ -87,9 +87,11 @@ class SafeCmd:
             PermissionError: the program is not executable.
             ValueError: argv or environment contains a NUL character.
         """
-        from cuprum._execution import run_command
+        from cuprum._drivers import execute_async
+        from cuprum._execution import command_run
 
-        return await run_command(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        return await execute_async(run)
 
     def run_sync(
         self,
@@ -100,9 +102,11 @@ class SafeCmd:
         stdin: StdinInput | None = None,
     ) -> CommandResult:
         """Blocking twin of :meth:`run`; waits natively with the GIL released."""
-        from cuprum._execution import run_command_sync
+        from cuprum._drivers import execute_sync
+        from cuprum._execution import command_run
 
-        return run_command_sync(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        return execute_sync(run)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -136,11 +140,13 @@ class Pipeline:
 
         ``capture=``/``echo=`` are deprecated spellings of ``output=``.
         """
-        from cuprum._execution import run_pipeline
+        from cuprum._drivers import execute_async
+        from cuprum._execution import pipeline_run
 
-        return await run_pipeline(
+        run = pipeline_run(
             self, output=output, timeout=timeout, context=context, flags=deprecated_flags
         )
+        return await execute_async(run)
 
     def run_sync(
         self,
@@ -151,11 +157,13 @@ class Pipeline:
         **deprecated_flags: bool,
     ) -> PipelineResult:
         """Blocking twin of :meth:`run`."""
-        from cuprum._execution import run_pipeline_sync
+        from cuprum._drivers import execute_sync
+        from cuprum._execution import pipeline_run
 
-        return run_pipeline_sync(
+        run = pipeline_run(
             self, output=output, timeout=timeout, context=context, flags=deprecated_flags
         )
+        return execute_sync(run)
 
 
 def _stages(operand: object) -> tuple[SafeCmd, ...]:

@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cuprum import _native
-from cuprum._results import CommandResult, PipelineResult
 
 if TYPE_CHECKING:
     from cuprum._execution import Run
+    from cuprum._results import CommandResult, PipelineResult
 
-_R = TypeVar("_R")
+_R = TypeVar("_R", bound="CommandResult | PipelineResult")
 Events = list[tuple[str, int, Any]]
 """A batch of engine events: ``(kind, stage, value)``."""
 Steps = Generator[_native.Execution, _native.Outcome, _R]
@@ -74,7 +74,7 @@ async def _drain_async(
     return _outcome(handle)
 
 
-def _drive_sync(run: Run) -> CommandResult | PipelineResult:
+def _drive_sync(run: Run[_R]) -> _R:
     steps = run.steps()
     handle = next(steps)
     try:
@@ -87,7 +87,7 @@ def _drive_sync(run: Run) -> CommandResult | PipelineResult:
     return _finish(steps, outcome)
 
 
-async def _drive_async(run: Run) -> CommandResult | PipelineResult:
+async def _drive_async(run: Run[_R]) -> _R:
     loop = asyncio.get_running_loop()
 
     def schedule(awaitable: Awaitable[object], phase: str) -> None:
@@ -173,7 +173,9 @@ def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
     return box[0] if box else None
 
 
-def _raise_settled(run: Run, error: BaseException | None, task_error: BaseException | None) -> None:
+def _raise_settled(
+    run: Run[Any], error: BaseException | None, task_error: BaseException | None
+) -> None:
     if task_error is None:
         return
     if error is not None and run.pipeline:
@@ -183,7 +185,7 @@ def _raise_settled(run: Run, error: BaseException | None, task_error: BaseExcept
     raise task_error
 
 
-def execute_sync(run: Run) -> CommandResult | PipelineResult:
+def execute_sync(run: Run[_R]) -> _R:
     try:
         result = _drive_sync(run)
     except BaseException as error:
@@ -193,7 +195,7 @@ def execute_sync(run: Run) -> CommandResult | PipelineResult:
     return result
 
 
-async def execute_async(run: Run) -> CommandResult | PipelineResult:
+async def execute_async(run: Run[_R]) -> _R:
     try:
         result = await _drive_async(run)
     except BaseException as error:

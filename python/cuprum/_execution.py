@@ -26,17 +26,19 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from cuprum import _native
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
-from cuprum._drivers import Events, Steps, execute_async, execute_sync
+from cuprum._drivers import Events, Steps
 from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
 from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
 from cuprum.context import current_context, merge_env_overlays, resolve_env
 from cuprum.events import ExecEvent, ExecId, default_tags, new_exec_id
+
+_T = TypeVar("_T", bound=CommandResult | PipelineResult)
 
 _stdin_logger = logging.getLogger("cuprum.stdin")
 _observe_logger = logging.getLogger("cuprum.events")
@@ -55,7 +57,7 @@ class _Stage:
         self.pid: int | None = None
 
 
-class Run:
+class Run(Generic[_T]):
     """One execution of a command or a pipeline (see the module docstring)."""
 
     def __init__(
@@ -269,7 +271,7 @@ class Run:
             inline=self.inline,
         )
 
-    def steps(self) -> Steps[CommandResult | PipelineResult]:
+    def steps(self) -> Steps[_T]:
         """The run as a generator: yields the handle once, returns the result."""
         if self.pipeline:
             # Resolve the relay backend before anything spawns.
@@ -293,8 +295,8 @@ class Run:
         if outcome.timed_out:
             self._timed_out(outcome, results)
         if self.pipeline:
-            return self._pipeline_result(outcome, results)
-        return self._command_result(outcome, results[0])
+            return cast("_T", self._pipeline_result(outcome, results))
+        return cast("_T", self._command_result(outcome, results[0]))
 
     def _command_result(self, outcome: _native.Outcome, result: CommandResult) -> CommandResult:
         if self.observers:
@@ -361,42 +363,16 @@ def _first_set(*values: float | None) -> float | None:
 # -- entry points -----------------------------------------------------------
 
 
-def _command_run(
+def command_run(
     cmd: SafeCmd,
+    *,
     output: RunOutputOptions | None,
     timeout: float | None,
     context: ExecutionContext | None,
     stdin: StdinInput | None,
-) -> Run:
+) -> Run[CommandResult]:
+    """The run behind ``SafeCmd.run``/``run_sync``."""
     return Run((cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin)
-
-
-async def run_command(
-    cmd: SafeCmd,
-    *,
-    output: RunOutputOptions | None,
-    timeout: float | None,
-    context: ExecutionContext | None,
-    stdin: StdinInput | None,
-) -> CommandResult:
-    """``SafeCmd.run``."""
-    result = await execute_async(_command_run(cmd, output, timeout, context, stdin))
-    assert isinstance(result, CommandResult)
-    return result
-
-
-def run_command_sync(
-    cmd: SafeCmd,
-    *,
-    output: RunOutputOptions | None,
-    timeout: float | None,
-    context: ExecutionContext | None,
-    stdin: StdinInput | None,
-) -> CommandResult:
-    """``SafeCmd.run_sync``."""
-    result = execute_sync(_command_run(cmd, output, timeout, context, stdin))
-    assert isinstance(result, CommandResult)
-    return result
 
 
 def _pipeline_output(
@@ -414,47 +390,22 @@ def _pipeline_output(
     warnings.warn(
         "Pipeline.run(capture=..., echo=...) is deprecated; pass output=RunOutputOptions(...)",
         DeprecationWarning,
-        stacklevel=5,
+        stacklevel=4,
     )
     return RunOutputOptions(capture=flags.get("capture", True), echo=flags.get("echo", False))
 
 
-def _pipeline_run(
+def pipeline_run(
     pipeline: Pipeline,
+    *,
     output: RunOutputOptions | None,
     timeout: float | None,
     context: ExecutionContext | None,
     flags: Mapping[str, bool],
-) -> Run:
+) -> Run[PipelineResult]:
+    """The run behind ``Pipeline.run``/``run_sync`` (``flags``: the deprecated
+    ``capture=``/``echo=`` keywords)."""
     output = _pipeline_output(output, flags)
     return Run(
         pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None
     )
-
-
-async def run_pipeline(
-    pipeline: Pipeline,
-    *,
-    output: RunOutputOptions | None,
-    timeout: float | None,
-    context: ExecutionContext | None,
-    flags: Mapping[str, bool],
-) -> PipelineResult:
-    """``Pipeline.run``."""
-    result = await execute_async(_pipeline_run(pipeline, output, timeout, context, flags))
-    assert isinstance(result, PipelineResult)
-    return result
-
-
-def run_pipeline_sync(
-    pipeline: Pipeline,
-    *,
-    output: RunOutputOptions | None,
-    timeout: float | None,
-    context: ExecutionContext | None,
-    flags: Mapping[str, bool],
-) -> PipelineResult:
-    """``Pipeline.run_sync``."""
-    result = execute_sync(_pipeline_run(pipeline, output, timeout, context, flags))
-    assert isinstance(result, PipelineResult)
-    return result
