@@ -44,6 +44,7 @@ mod shared;
 mod spawn;
 mod spec;
 mod start;
+mod streams;
 mod supervisor;
 mod sys;
 mod workers;
