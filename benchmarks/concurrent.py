@@ -17,15 +17,14 @@ Implementations:
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.harness import REPO_ROOT, Implementation, Metric, Scenario, Target, register
+from benchmarks.harness import Implementation, Metric, Scenario, Target, register
+from benchmarks.programs import cuprum_builder, fixture_path
 
 if TYPE_CHECKING:
     from cuprum.sh import SafeCmd
@@ -35,17 +34,6 @@ QUICK_COMMANDS = 100
 SMOKE_COMMANDS = 16
 LIMIT = 16
 WARMUP_COMMANDS = 16
-
-
-def fixture_path() -> str:
-    """The fixture binary: ``$CUPRUM_FIXTURE`` or the release build."""
-    path = os.environ.get("CUPRUM_FIXTURE") or str(
-        REPO_ROOT / "target" / "release" / "cuprum-fixture"
-    )
-    if not Path(path).is_file():
-        msg = f"fixture program not found at {path}: run `make build` first"
-        raise FileNotFoundError(msg)
-    return path
 
 
 def _argvs(count: int) -> list[list[str]]:
@@ -58,15 +46,7 @@ def _expected(count: int) -> list[str]:
 
 
 def _cuprum_commands(argvs: list[list[str]]) -> list[SafeCmd]:
-    from cuprum.catalogue import ProgramCatalogue, ProjectSettings
-    from cuprum.program import Program
-    from cuprum.sh import make
-
-    program = Program(argvs[0][0])
-    project = ProjectSettings(
-        name="benchmarks", programs=(program,), documentation_locations=(), noise_rules=()
-    )
-    builder = make(program, catalogue=ProgramCatalogue(projects=(project,)))
+    builder = cuprum_builder(argvs[0][0])
     return [builder(*argv[1:]) for argv in argvs]
 
 
