@@ -89,6 +89,22 @@ ExecHook: t.TypeAlias = Callable[[ExecEvent], Awaitable[None] | None]
 """An observe hook: called with each event; may return an awaitable."""
 
 
+def present_fields(event: ExecEvent) -> list[tuple[str, object]]:
+    """The per-phase fields an event actually carries, as ``(name, value)``
+    pairs in a fixed order: ``pid``, ``cwd`` (as ``str``), ``exit_code``,
+    ``duration_s``, ``line``. Not part of ``__all__``: the logging and tracing
+    adapters project events with it.
+    """
+    values = (
+        ("pid", event.pid),
+        ("cwd", None if event.cwd is None else str(event.cwd)),
+        ("exit_code", event.exit_code),
+        ("duration_s", event.duration_s),
+        ("line", event.line),
+    )
+    return [(name, value) for name, value in values if value is not None]
+
+
 def default_tags(
     cmd: SafeCmd,
     *,

@@ -19,6 +19,8 @@ import logging
 import typing as t
 from collections.abc import Mapping
 
+from cuprum.events import present_fields
+
 if t.TYPE_CHECKING:
     from cuprum.events import ExecEvent, ExecHook
 
@@ -75,16 +77,7 @@ def _extras(event: ExecEvent) -> dict[str, object]:
         "cuprum_program": str(event.program),
         "cuprum_argv": tuple(event.argv),
     }
-    if event.pid is not None:
-        extras["cuprum_pid"] = event.pid
-    if event.cwd is not None:
-        extras["cuprum_cwd"] = str(event.cwd)
-    if event.exit_code is not None:
-        extras["cuprum_exit_code"] = event.exit_code
-    if event.duration_s is not None:
-        extras["cuprum_duration_s"] = event.duration_s
-    if event.line is not None:
-        extras["cuprum_line"] = event.line
+    extras.update((f"cuprum_{name}", value) for name, value in present_fields(event))
     extras["cuprum_tags"] = dict(event.tags)
     return extras
 

@@ -17,6 +17,7 @@ import typing as t
 from collections.abc import Mapping
 
 from cuprum.adapters.tracing_memory import InMemorySpan, InMemoryTracer
+from cuprum.events import present_fields
 
 if t.TYPE_CHECKING:
     from cuprum.events import ExecEvent, ExecId
@@ -66,16 +67,7 @@ def _start_attributes(event: ExecEvent) -> dict[str, object]:
         "cuprum.program": str(event.program),
         "cuprum.argv": list(event.argv),
     }
-    if event.pid is not None:
-        attributes["cuprum.pid"] = event.pid
-    if event.cwd is not None:
-        attributes["cuprum.cwd"] = str(event.cwd)
-    if event.exit_code is not None:
-        attributes["cuprum.exit_code"] = event.exit_code
-    if event.duration_s is not None:
-        attributes["cuprum.duration_s"] = event.duration_s
-    if event.line is not None:
-        attributes["cuprum.line"] = event.line
+    attributes.update((f"cuprum.{name}", value) for name, value in present_fields(event))
     project = event.tags.get("project")
     if project is not None:
         attributes["cuprum.project"] = str(project)
