@@ -26,6 +26,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
 from cuprum import _native
@@ -44,12 +45,16 @@ _stdin_logger = logging.getLogger("cuprum.stdin")
 _observe_logger = logging.getLogger("cuprum.events")
 
 
+_NO_TAGS: Mapping[str, object] = MappingProxyType({})
+
+
 class _Stage:
-    """Per-stage data built once per execution (never per line)."""
+    """Per-stage data built once per execution (never per line). The event
+    identity (``exec_id``, ``tags``) exists only when someone observes."""
 
     __slots__ = ("argv", "cmd", "exec_id", "pid", "tags")
 
-    def __init__(self, cmd: SafeCmd, exec_id: ExecId, tags: Mapping[str, object]) -> None:
+    def __init__(self, cmd: SafeCmd, exec_id: ExecId | None, tags: Mapping[str, object]) -> None:
         self.cmd = cmd
         self.argv = cmd.argv_with_program
         self.exec_id = exec_id
@@ -86,10 +91,11 @@ class Run(Generic[_T]):
         self.capture = self.output.capture
         self.piped = self.output.capture or self.output.echo
         count = len(parts)
+        observed = bool(self.observers)
         self.stages = [
             _Stage(
                 cmd,
-                new_exec_id(),
+                new_exec_id() if observed else None,
                 default_tags(
                     cmd,
                     capture=self.output.capture,
@@ -97,7 +103,9 @@ class Run(Generic[_T]):
                     stage_index=index if pipeline else None,
                     stage_count=count if pipeline else None,
                     extra=self.ctx.tags,
-                ),
+                )
+                if observed
+                else _NO_TAGS,
             )
             for index, cmd in enumerate(parts)
         ]

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,10 @@ pub(crate) struct Shared {
     cond: Condvar,
     /// Readable while events or the outcome wait for the caller.
     notifier: Notifier,
+    /// Whether anyone asked for the notify descriptor. Until then (a blocking
+    /// caller waits on the condition variable, or supervises inline) the
+    /// notifier is left alone: no system calls per batch.
+    watched: AtomicBool,
     /// Wakes the supervisor (cancel requests, finished relays).
     control: Notifier,
     cancel: Mutex<Option<Duration>>,
@@ -44,6 +49,7 @@ impl Shared {
             state: Mutex::default(),
             cond: Condvar::new(),
             notifier: Notifier::new()?,
+            watched: AtomicBool::new(false),
             control: Notifier::new()?,
             cancel: Mutex::new(None),
         }))
@@ -63,7 +69,7 @@ impl Shared {
             was_empty
         };
         if was_empty {
-            self.notifier.set();
+            self.signal();
         }
         self.cond.notify_all();
     }
@@ -75,7 +81,7 @@ impl Shared {
             state.outcome = Some(outcome);
             state.done = true;
         }
-        self.notifier.set();
+        self.signal();
         self.cond.notify_all();
     }
 
@@ -89,7 +95,18 @@ impl Shared {
         self.lock().events.len()
     }
 
+    fn signal(&self) {
+        if self.watched.load(Ordering::SeqCst) {
+            self.notifier.set();
+        }
+    }
+
     pub(crate) fn notify_fd(&self) -> BorrowedFd<'_> {
+        // Publish the interest before looking at the state: a push that
+        // misses the flag happened before this check, which then sees it.
+        if !self.watched.swap(true, Ordering::SeqCst) && self.has_pending() {
+            self.notifier.set();
+        }
         self.notifier.fd()
     }
 
@@ -124,7 +141,9 @@ impl Shared {
     }
 
     fn take_locked(&self, state: &mut State) -> Batch {
-        self.notifier.clear();
+        if self.watched.load(Ordering::SeqCst) {
+            self.notifier.clear();
+        }
         Batch {
             events: std::mem::take(&mut state.events),
             finished: state.done,
