@@ -13,6 +13,7 @@ from cuprum import exceptions, sh
 
 TOP_LEVEL = {
     "PACKAGE_NAME",
+    "EngineError",
     "Program",
     "ProjectSettings",
     "ProgramEntry",
@@ -91,6 +92,7 @@ EXCEPTIONS = {
     "ContextError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "ForbiddenProgramError",
     "TimeoutExpired",
     "UnknownProgramError",
@@ -99,6 +101,7 @@ EXCEPTIONS = {
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
+    "cuprum.exceptions": ("EngineError",),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",

@@ -50,6 +50,7 @@ from cuprum.context import observe as observe
 from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
+from cuprum.exceptions import EngineError as EngineError
 from cuprum.events import ExecHook as ExecHook
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
@@ -87,6 +88,7 @@ __all__ = [
     "ConcurrentConfig",
     "ConcurrentResult",
     "CuprumContext",
+    "EngineError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",
