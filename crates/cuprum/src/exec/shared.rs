@@ -125,7 +125,7 @@ impl Shared {
     pub(crate) fn request_cancel(&self, grace: Duration) {
         let kill = super::supervisor::later(Instant::now(), grace);
         let mut cancel = self.cancel.lock().unwrap_or_else(PoisonError::into_inner);
-        if cancel.map_or(true, |at| kill < at) {
+        if cancel.is_none_or(|at| kill < at) {
             *cancel = Some(kill);
             drop(cancel);
             self.control.set();
