@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 import dataclasses
+import typing as t
 
 from cuprum.program import Program
 
 __all__ = ["CommandResult", "PipelineResult", "TimeoutExpired"]
 
+if t.TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    _Out_co = TypeVar("_Out_co", bound=str | None, default=str | None, covariant=True)
+else:
+    _Out_co = t.TypeVar("_Out_co", covariant=True)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class CommandResult:
+class CommandResult(t.Generic[_Out_co]):
     """The outcome of one command.
 
     ``exit_code`` is ``-N`` when the child died of signal N; ``pid`` is ``-1``
     when unknown; ``stdout``/``stderr`` are ``None`` unless captured.
+
+    For type checkers the class is generic in the type of captured text: a
+    run with the default output options returns ``CommandResult[str]`` (its
+    ``stdout`` is a ``str``, no ``assert`` needed); a run given ``output=``
+    returns ``CommandResult[str | None]``, which is what a bare
+    ``CommandResult`` annotation means.
     """
 
     program: Program
     argv: tuple[str, ...]
     exit_code: int
     pid: int
-    stdout: str | None
-    stderr: str | None
+    stdout: _Out_co
+    stderr: _Out_co
 
     @property
     def ok(self) -> bool:
@@ -31,10 +45,12 @@ class CommandResult:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PipelineResult:
+class PipelineResult(t.Generic[_Out_co]):
     """The outcome of a pipeline: one :class:`CommandResult` per stage.
 
     ``failure_index`` is the stage first observed to fail, or ``None``.
+    Generic like :class:`CommandResult`: ``PipelineResult[str]`` (default
+    output options) has a ``str`` :attr:`stdout`.
     """
 
     stages: tuple[CommandResult, ...]
@@ -50,9 +66,9 @@ class PipelineResult:
         return self.stages[-1]
 
     @property
-    def stdout(self) -> str | None:
+    def stdout(self) -> _Out_co:
         """The last stage's captured stdout."""
-        return self.final.stdout
+        return t.cast("_Out_co", self.final.stdout)
 
     @property
     def failure(self) -> CommandResult | None:

@@ -20,6 +20,10 @@ Running a program can also raise the standard ``OSError`` subclasses:
 ``FileNotFoundError`` (missing program or working directory),
 ``PermissionError`` (program not executable); a NUL character in argv or the
 environment raises ``ValueError`` before anything is spawned.
+
+Every class listed here is also importable from :mod:`cuprum`, and that is
+the name tracebacks show (``cuprum.TimeoutExpired``), never the private
+module that defines it.
 """
 
 from __future__ import annotations
@@ -36,3 +40,9 @@ __all__ = [
     "TimeoutExpired",
     "UnknownProgramError",
 ]
+
+# Tracebacks and reprs name a class by its ``__module__``: show the public
+# package, as trio does, not the private module that happens to define it.
+for _name in __all__:
+    globals()[_name].__module__ = "cuprum"
+del _name
