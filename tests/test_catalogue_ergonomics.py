@@ -155,3 +155,14 @@ def test_unknown_program_error_still_accepts_a_bare_message() -> None:
     assert str(error) == "custom"
     assert error.program is None
     assert error.suggestion is None
+
+
+def test_the_guide_lists_exactly_the_coreutils_programs() -> None:
+    import re
+
+    from helpers import REPO_ROOT
+
+    guide = (REPO_ROOT / "docs" / "users-guide.md").read_text()
+    section = guide.split("### COREUTILS", 1)[1].split("It is **opt-in**", 1)[0]
+    listed = re.findall(r"`([a-z0-9]+)`", section.split("tools:", 1)[1])
+    assert listed == sorted(COREUTILS.programs)

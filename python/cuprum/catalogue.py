@@ -263,6 +263,7 @@ COREUTILS = ProjectSettings(
             "nproc",
             "od",
             "paste",
+            "printenv",
             "printf",
             "pwd",
             "readlink",
@@ -282,7 +283,7 @@ COREUTILS = ProjectSettings(
             "yes",
         )
     ),
-    documentation_locations=("docs/guide/catalogues.md#coreutils",),
+    documentation_locations=("docs/users-guide.md#coreutils",),
 )
 """Common read-only tools (``cat``, ``sort``, ``grep``, ``printf`` ...), opt-in.
 
