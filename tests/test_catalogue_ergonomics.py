@@ -166,3 +166,23 @@ def test_the_guide_lists_exactly_the_coreutils_programs() -> None:
     section = guide.split("### COREUTILS", 1)[1].split("It is **opt-in**", 1)[0]
     listed = re.findall(r"`([a-z0-9]+)`", section.split("tools:", 1)[1])
     assert listed == sorted(COREUTILS.programs)
+
+
+def test_unknown_program_in_a_custom_catalogue_extends_that_catalogue() -> None:
+    catalogue = ProgramCatalogue.of("uniq", project="mine")
+    with pytest.raises(UnknownProgramError) as info:
+        sh.make("frobnicate", catalogue=catalogue)
+    fix = (
+        "make('frobnicate', catalogue=catalogue.with_projects("
+        "ProjectSettings('local', (Program('frobnicate'),))))"
+    )
+    assert f"to allow it: `{fix}`" in str(info.value)
+    names = {"make": sh.make, "catalogue": catalogue}
+    names |= {"ProjectSettings": ProjectSettings, "Program": Program}
+    builder = eval(fix, names)
+    assert builder().program == "frobnicate"
+    assert builder().project.name == "local"
+    with pytest.raises(
+        UnknownProgramError, match=r"catalogue=catalogue\.with_projects\(COREUTILS\)"
+    ):
+        sh.make("sort", catalogue=catalogue)

@@ -191,10 +191,16 @@ class ProgramCatalogue:
         shown = ", ".join(names[:_LISTED]) or "no programs"
         if len(names) > _LISTED:
             shown += f" and {len(names) - _LISTED} more"
+        # The fix extends the catalogue in use; for the shipped one it can be
+        # spelled out in full, so it is a line to paste.
+        base = "DEFAULT_CATALOGUE" if self is DEFAULT_CATALOGUE else "catalogue"
         if name in COREUTILS.programs:
-            fix = f"make({name!r}, catalogue=DEFAULT_CATALOGUE.with_projects(COREUTILS))"
-        else:
+            fix = f"make({name!r}, catalogue={base}.with_projects(COREUTILS))"
+        elif self is DEFAULT_CATALOGUE:
             fix = f"make({name!r}, catalogue=ProgramCatalogue.of({name!r}))"
+        else:
+            project = f"ProjectSettings('local', (Program({name!r}),))"
+            fix = f"make({name!r}, catalogue=catalogue.with_projects({project}))"
         parts = [
             f"program {name!r} is not in the catalogue allowlist{hint}",
             f"the catalogue has: {shown}",
