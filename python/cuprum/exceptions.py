@@ -7,7 +7,8 @@
     │   └── UnknownProgramError          a program is not in the catalogue
     ├── ValueError
     │   ├── DuplicateProjectError        a catalogue repeats a project name
-    │   └── DuplicateProgramError        two projects claim one program
+    │   ├── DuplicateProgramError        two projects claim one program
+    │   └── UnhandledMetricsPhaseError   the metrics adapter met an unknown event phase
     ├── ContextError                     base of the context domain
     │   └── ForbiddenProgramError        (also PermissionError) the scope denies a program
     └── OSError
@@ -21,14 +22,16 @@ Running a program can also raise the standard ``OSError`` subclasses:
 ``PermissionError`` (program not executable); a NUL character in argv or the
 environment raises ``ValueError`` before anything is spawned.
 
-Every class listed here is also importable from :mod:`cuprum`, and that is
-the name tracebacks show (``cuprum.TimeoutExpired``), never the private
-module that defines it.
+Every class listed here is also importable from :mod:`cuprum` (except
+``UnhandledMetricsPhaseError``, which lives with its adapter in
+:mod:`cuprum.adapters.metrics_adapter`), and that is the name tracebacks show
+(``cuprum.TimeoutExpired``), never the private module that defines it.
 """
 
 from __future__ import annotations
 
 from cuprum._results import TimeoutExpired
+from cuprum.adapters.metrics_adapter import UnhandledMetricsPhaseError
 from cuprum.catalogue import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
 from cuprum.context import ContextError, ForbiddenProgramError
 
@@ -38,11 +41,14 @@ __all__ = [
     "DuplicateProjectError",
     "ForbiddenProgramError",
     "TimeoutExpired",
+    "UnhandledMetricsPhaseError",
     "UnknownProgramError",
 ]
 
 # Tracebacks and reprs name a class by its ``__module__``: show the public
 # package, as trio does, not the private module that happens to define it.
 for _name in __all__:
-    globals()[_name].__module__ = "cuprum"
-del _name
+    _module: str = globals()[_name].__module__
+    if any(part.startswith("_") for part in _module.split(".")):
+        globals()[_name].__module__ = "cuprum"
+del _name, _module
