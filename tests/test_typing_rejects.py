@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,16 @@ def test_mypy_accepts_every_other_line(mypy_errors: dict[int, str]) -> None:
 def test_mypy_names_the_misspelled_keyword(mypy_errors: dict[int, str]) -> None:
     (number,) = (n for n in REJECTED if "chek" in SNIPPET.splitlines()[n - 1])
     assert "chek" in mypy_errors[number]
+
+
+def test_parametrised_results_construct_at_run_time() -> None:
+    # Fakes in users' tests may spell the type out; on Python 3.11 a typing
+    # alias of a frozen slotted dataclass would fail to construct.
+    from cuprum import CommandResult, PipelineResult, Program
+
+    stage = CommandResult[str](
+        program=Program("sort"), argv=(), exit_code=0, pid=1, stdout="a\n", stderr=""
+    )
+    assert stage == CommandResult(Program("sort"), (), 0, 1, "a\n", "")
+    assert PipelineResult[str]((stage, stage)).stdout == "a\n"
+    assert typing.get_args(CommandResult[str | None]) == (str | None,)

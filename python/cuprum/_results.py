@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing as t
 
 from cuprum.program import Program
@@ -15,6 +16,13 @@ if t.TYPE_CHECKING:
     _Out_co = TypeVar("_Out_co", bound=str | None, default=str | None, covariant=True)
 else:
     _Out_co = t.TypeVar("_Out_co", covariant=True)
+
+
+def _alias(cls: type, item: object) -> types.GenericAlias:
+    # ``CommandResult[str](...)`` must construct: on Python 3.11 the typing
+    # alias fails setting ``__orig_class__`` on a frozen slotted dataclass;
+    # ``types.GenericAlias`` skips that.
+    return types.GenericAlias(cls, item)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,6 +46,9 @@ class CommandResult(t.Generic[_Out_co]):
     stdout: _Out_co
     stderr: _Out_co
 
+    if not t.TYPE_CHECKING:
+        __class_getitem__ = classmethod(_alias)
+
     @property
     def ok(self) -> bool:
         """Whether the command exited with status 0."""
@@ -59,6 +70,9 @@ class PipelineResult(t.Generic[_Out_co]):
     """Stages that ended by ``SIGPIPE``/``EPIPE`` after their downstream stage had
     already exited (as ``yes`` in ``yes | head -n1``): they keep their true exit
     code but, as in a shell, do not count as failures."""
+
+    if not t.TYPE_CHECKING:
+        __class_getitem__ = classmethod(_alias)
 
     @property
     def final(self) -> CommandResult:
