@@ -186,3 +186,13 @@ def test_unknown_program_in_a_custom_catalogue_extends_that_catalogue() -> None:
         UnknownProgramError, match=r"catalogue=catalogue\.with_projects\(COREUTILS\)"
     ):
         sh.make("sort", catalogue=catalogue)
+
+
+def test_a_bare_string_of_programs_is_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match=r"not the string 'sort'; write \('sort',\)"):
+        ProjectSettings(name="tools", programs="sort")  # type: ignore[arg-type]
+
+
+def test_a_program_that_is_not_a_string_is_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match=r"`programs` of project 'local' holds None \(NoneType\)"):
+        ProgramCatalogue.of(None)  # type: ignore[arg-type]

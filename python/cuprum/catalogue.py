@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import types
+import typing as t
 from collections.abc import Iterable, Mapping
 
 from cuprum.program import Program
@@ -89,6 +90,24 @@ class ProjectSettings:
     documentation_locations: tuple[str, ...] = ()
     noise_rules: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # The annotations say tuple of str; these checks catch callers the
+        # type checker does not see (``programs="sort"`` is the classic).
+        programs: object = self.programs
+        if isinstance(programs, str):
+            msg = (
+                f"`programs` of project {self.name!r} must be a tuple of names, "
+                f"not the string {programs!r}; write ({programs!r},)"
+            )
+            raise TypeError(msg)
+        for program in t.cast("tuple[object, ...]", programs):
+            if not isinstance(program, str):
+                msg = (
+                    f"`programs` of project {self.name!r} holds {program!r} "
+                    f"({type(program).__name__}); a program is named by a str"
+                )
+                raise TypeError(msg)
+
     def owns(self, program: Program | str) -> bool:
         """Whether ``program`` belongs to this project."""
         return program in self.programs
@@ -120,13 +139,29 @@ class ProgramCatalogue:
 
     __slots__ = ("_entries", "_projects")
 
+    def __init__(self, *, projects: Iterable[ProjectSettings]) -> None:
+        settings = tuple(projects)
+        by_name: dict[str, ProjectSettings] = {}
+        for project in settings:
+            if project.name in by_name:
+                raise DuplicateProjectError(project.name)
+            by_name[project.name] = project
+        entries: dict[str, ProgramEntry] = {}
+        for project in settings:
+            for program in project.programs:
+                if program in entries:
+                    raise DuplicateProgramError(program, entries[program].project.name)
+                entries[program] = ProgramEntry(program=program, project=project)
+        self._projects: Mapping[str, ProjectSettings] = types.MappingProxyType(by_name)
+        self._entries = entries
+
     @classmethod
     def of(cls, *programs: Program | str, project: str = "local") -> ProgramCatalogue:
         """A catalogue of one project, named ``project``, owning ``programs``.
 
         The shortest way to allow a handful of programs::
 
-            sort = make(Program("sort"), catalogue=ProgramCatalogue.of("sort"))
+            sort = make("sort", catalogue=ProgramCatalogue.of("sort"))
 
         Raises:
             DuplicateProgramError: a program is listed twice.
@@ -145,22 +180,6 @@ class ProgramCatalogue:
             DuplicateProgramError: a program is already owned by a project.
         """
         return ProgramCatalogue(projects=(*self._projects.values(), *projects))
-
-    def __init__(self, *, projects: Iterable[ProjectSettings]) -> None:
-        settings = tuple(projects)
-        by_name: dict[str, ProjectSettings] = {}
-        for project in settings:
-            if project.name in by_name:
-                raise DuplicateProjectError(project.name)
-            by_name[project.name] = project
-        entries: dict[str, ProgramEntry] = {}
-        for project in settings:
-            for program in project.programs:
-                if program in entries:
-                    raise DuplicateProgramError(program, entries[program].project.name)
-                entries[program] = ProgramEntry(program=program, project=project)
-        self._projects: Mapping[str, ProjectSettings] = types.MappingProxyType(by_name)
-        self._entries = entries
 
     @property
     def allowlist(self) -> frozenset[Program]:
