@@ -246,6 +246,7 @@ def test_every_exception_is_also_top_level() -> None:
         if name == "UnhandledMetricsPhaseError":
             continue  # lives with its adapter, a public module
         assert name in cuprum.__all__, name
+        assert getattr(exceptions, name).__module__ == "cuprum", name
         assert getattr(cuprum, name) is getattr(exceptions, name), name
 
 

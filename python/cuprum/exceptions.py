@@ -45,10 +45,10 @@ __all__ = [
     "UnknownProgramError",
 ]
 
-# Tracebacks and reprs name a class by its ``__module__``: show the public
-# package, as trio does, not the private module that happens to define it.
-for _name in __all__:
-    _module: str = globals()[_name].__module__
-    if any(part.startswith("_") for part in _module.split(".")):
-        globals()[_name].__module__ = "cuprum"
-del _name, _module
+# Tracebacks and reprs name a class by its ``__module__``: show the package
+# it is imported from, as trio does, not the module that happens to define
+# it. Adapter errors stay with their (public) adapter module.
+_WITH_THEIR_ADAPTER = frozenset({"UnhandledMetricsPhaseError"})
+for _name in set(__all__) - _WITH_THEIR_ADAPTER:
+    globals()[_name].__module__ = "cuprum"
+del _name
