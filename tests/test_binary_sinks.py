@@ -46,6 +46,14 @@ def test_file_opened_in_binary_mode_receives_raw_bytes(fx: SafeCmdBuilder, tmp_p
     assert target.read_bytes() == b"before\n\xff\nafter\n"
 
 
+def test_unbuffered_raw_file_receives_raw_bytes(fx: SafeCmdBuilder, tmp_path: Path) -> None:
+    target = tmp_path / "raw.bin"
+    with target.open("wb", buffering=0) as out:  # an io.FileIO, a RawIOBase
+        context = ExecutionContext(stdout_sink=out, stderr_sink=io.BytesIO())
+        fx("hex", "fe0a").run_sync(output=ECHO_ONLY, context=context)
+    assert target.read_bytes() == b"\xfe\n"
+
+
 def test_named_temporary_file_wrapper_counts_as_binary(fx: SafeCmdBuilder) -> None:
     # Not an io class, but its `mode` says binary.
     with tempfile.NamedTemporaryFile() as out:
