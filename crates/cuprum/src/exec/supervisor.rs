@@ -496,6 +496,14 @@ impl Supervisor {
         }
         self.published = true;
         let outcome = self.outcome();
+        // Every descriptor of the run is closed before the outcome is
+        // visible: a caller that sees the outcome sees no leftover.
+        self.readers.clear();
+        self.relays.clear();
+        self.feeder = None;
+        for stage in &mut self.stages {
+            stage.pidfd = None;
+        }
         self.shared
             .finish(std::mem::take(&mut self.events), outcome);
     }
