@@ -107,7 +107,6 @@ EXCEPTIONS = {
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
-    "cuprum.exceptions": ("EngineError",),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",
@@ -167,7 +166,12 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
-    "cuprum.exceptions": ("ContextError", "DuplicateProgramError", "DuplicateProjectError"),
+    "cuprum.exceptions": (
+        "ContextError",
+        "DuplicateProgramError",
+        "DuplicateProjectError",
+        "EngineError",
+    ),
 }
 
 

@@ -53,10 +53,10 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
-from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ContextError as ContextError
 from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
 from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
+from cuprum.exceptions import EngineError as EngineError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
@@ -96,9 +96,9 @@ __all__ = [
     "ConcurrentResult",
     "ContextError",
     "CuprumContext",
-    "EngineError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",

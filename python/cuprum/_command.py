@@ -17,10 +17,20 @@ __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
 
 def _render(value: object, where: str) -> str:
-    if value is None:
-        msg = f"None is not a valid argv element ({where})"
-        raise TypeError(msg)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return path
+    kind = "None" if value is None else type(value).__name__
+    msg = (
+        f"{kind} is not a valid argv element ({where}); "
+        "pass str, int, float or an os.PathLike of str"
+    )
+    raise TypeError(msg)
 
 
 def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
@@ -32,7 +42,8 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     name is never included.
 
     Raises:
-        TypeError: an argument is ``None``.
+        TypeError: an argument is ``None``, ``bytes`` or another type that
+            is not ``str``, ``int``, ``float`` or an ``os.PathLike`` of ``str``.
 
     >>> build_argv("log", 3, max_count=5)
     ('log', '3', '--max-count=5')

@@ -361,7 +361,8 @@ impl Execution {
         guarded(|| {
             let deadline = std::time::Instant::now().checked_add(seconds(timeout));
             py.detach(|| loop {
-                if self.with(EngineExecution::is_finished)? {
+                // A closed handle belongs to a run that is over.
+                if self.with(EngineExecution::is_finished).unwrap_or(true) {
                     return Ok(true);
                 }
                 if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
