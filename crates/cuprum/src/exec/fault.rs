@@ -9,9 +9,8 @@
 #[cfg(feature = "fault-injection")]
 pub(crate) fn hit(point: &str) {
     static CHOSEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let chosen = CHOSEN.get_or_init(|| {
-        std::env::var_os("CUPRUM_FAULT").map(|v| v.to_string_lossy().into_owned())
-    });
+    let chosen = CHOSEN
+        .get_or_init(|| std::env::var_os("CUPRUM_FAULT").map(|v| v.to_string_lossy().into_owned()));
     if chosen.as_deref() == Some(point) {
         panic!("injected fault at `{point}`");
     }
