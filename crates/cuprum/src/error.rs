@@ -36,6 +36,13 @@ pub enum ErrorKind {
     Overflow,
     /// A program is not in the catalogue used to build a command.
     UnknownProgram,
+    /// A checked run ([`ExecSpec::run`](crate::exec::ExecSpec::run)): a stage
+    /// exited with a code outside its command's
+    /// [`ok_codes`](crate::Command::ok_codes).
+    ExitStatus,
+    /// A checked run ([`ExecSpec::run`](crate::exec::ExecSpec::run)): the
+    /// deadline passed and the stages were terminated.
+    TimedOut,
 }
 
 /// The engine's error: a [`ErrorKind`], a message with context, and the

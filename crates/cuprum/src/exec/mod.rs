@@ -37,6 +37,7 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 
+mod checked;
 mod event;
 mod notify;
 mod outcome;

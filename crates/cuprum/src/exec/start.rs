@@ -161,7 +161,7 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 stdout,
                 stderr,
             )?;
-            Ok(StageProc::new(child, started))
+            Ok(StageProc::new(child, started).accepting(command))
         })();
         match built {
             Ok(stage) => {

@@ -10,8 +10,8 @@
 //!   every terminated group gets SIGKILL (grandchildren included); children
 //!   are reaped and output drained to end of file.
 //! - **Cancel**: the same teardown, on request from any thread.
-//! - **Fail-fast**: the first stage observed to exit non-zero (and not
-//!   excused as an early exit) sets the failure index; unless it is the last
+//! - **Fail-fast**: the first stage observed to exit with a code outside its
+//!   command's ok codes (and not excused as an early exit) sets the failure index; unless it is the last
 //!   stage, every other live stage is torn down the same way.
 //! - **Early exit**: a stage that dies of SIGPIPE, or fails after its relay
 //!   saw a broken pipe, once its downstream stage has exited, keeps its exit
@@ -53,6 +53,9 @@ pub(crate) struct StageProc {
     exit: Option<(i32, Instant)>,
     terminated: bool,
     early_exit: bool,
+    /// The exit codes that count as success (the command's
+    /// [`ok_code_list`](crate::Command::ok_code_list)).
+    ok_codes: Vec<i32>,
 }
 
 impl StageProc {
@@ -66,7 +69,14 @@ impl StageProc {
             exit: None,
             terminated: false,
             early_exit: false,
+            ok_codes: vec![0],
         }
+    }
+
+    /// Accepts `command`'s ok codes as this stage's success.
+    pub(crate) fn accepting(mut self, command: &crate::Command) -> Self {
+        command.ok_code_list().clone_into(&mut self.ok_codes);
+        self
     }
 
     fn running(&self) -> bool {
@@ -369,7 +379,7 @@ impl Supervisor {
                 duration,
             },
         });
-        if code == 0 {
+        if self.stages[index].ok_codes.contains(&code) {
             return;
         }
         if self.excused(index, code) {
@@ -470,6 +480,7 @@ impl Supervisor {
                     stdout: take(Stream::Stdout),
                     stderr: take(Stream::Stderr),
                     early_exit: stage.early_exit,
+                    ok_codes: stage.ok_codes.clone(),
                 }
             })
             .collect();
