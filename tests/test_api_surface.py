@@ -4,6 +4,7 @@ and what must not be exported."""
 from __future__ import annotations
 
 import importlib
+import subprocess
 import types
 
 import pytest
@@ -67,6 +68,10 @@ TOP_LEVEL = {
     "is_rust_available",
     "builders",
     "sh",
+    # beyond.md §14 and §18
+    "ExitCodeError",
+    "Secret",
+    "redact",
 }
 
 SH = {
@@ -94,6 +99,7 @@ EXCEPTIONS = {
     "ForbiddenProgramError",
     "TimeoutExpired",
     "UnknownProgramError",
+    "ExitCodeError",
 }
 
 # Where each top-level name is defined (spec §1, "Home").
@@ -156,6 +162,8 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
+    "cuprum.exceptions": ("ExitCodeError",),
+    "cuprum.secrets": ("Secret", "redact"),
 }
 
 
@@ -238,6 +246,13 @@ def test_exception_tree() -> None:
     assert issubclass(exceptions.ForbiddenProgramError, PermissionError)
     assert issubclass(exceptions.TimeoutExpired, TimeoutError)
     assert issubclass(exceptions.TimeoutExpired, OSError)
+    assert issubclass(exceptions.ExitCodeError, subprocess.CalledProcessError)
+
+
+def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
+    secrets = importlib.import_module("cuprum.secrets")
+    assert set(secrets.__all__) == {"MASK", "Secret", "redact"}
+    assert secrets.MASK == "***"
 
 
 def test_adapters_package_exports_nothing() -> None:

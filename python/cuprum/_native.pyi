@@ -32,6 +32,7 @@ def spawn(
     cancel_grace: float,
     portable_relay: bool,
     inline: bool = False,
+    ok_codes: Sequence[Sequence[int]] | None = None,
 ) -> Execution: ...
 
 @final

@@ -45,6 +45,8 @@ class ExecutionContext:
     default deadline; sinks receive echoed output (``None`` means
     ``sys.stdout``/``sys.stderr`` at call time); ``encoding``/``errors``
     decode output and encode text stdin; ``tags`` are merged into events.
+    An ``env`` value may be a :class:`~cuprum.Secret` (the ``repr`` shows
+    ``***``).
     """
 
     env: Mapping[str, str] | None = None

@@ -14,7 +14,9 @@ class CommandResult:
     """The outcome of one command.
 
     ``exit_code`` is ``-N`` when the child died of signal N; ``pid`` is ``-1``
-    when unknown; ``stdout``/``stderr`` are ``None`` unless captured.
+    when unknown; ``stdout``/``stderr`` are ``None`` unless captured. ``argv``
+    shows every secret argument as ``***``. ``ok_codes`` are the command's
+    successful exit codes.
     """
 
     program: Program
@@ -23,11 +25,12 @@ class CommandResult:
     pid: int
     stdout: str | None
     stderr: str | None
+    ok_codes: frozenset[int] = dataclasses.field(default=frozenset({0}), kw_only=True)
 
     @property
     def ok(self) -> bool:
-        """Whether the command exited with status 0."""
-        return self.exit_code == 0
+        """Whether the exit code is one of :attr:`ok_codes`."""
+        return self.exit_code in self.ok_codes
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class PipelineResult:
 
     @property
     def ok(self) -> bool:
-        """Whether every stage exited with status 0 (early-exit stages excepted)."""
+        """Whether every stage is ok by its own ok codes (early-exit stages excepted)."""
         return all(
             stage.ok or index in self.early_exit_stages for index, stage in enumerate(self.stages)
         )
