@@ -71,6 +71,12 @@ class ExitCodeError(subprocess.CalledProcessError):
         ValueError: ``result`` is ok (there is nothing to report).
     """
 
+    returncode: int
+    cmd: tuple[str, ...]
+    output: str | None
+    stderr: str | None
+    result: CommandResult | PipelineResult
+
     def __init__(
         self, result: CommandResult | PipelineResult, *, secrets: Iterable[Secret] = ()
     ) -> None:
