@@ -127,12 +127,9 @@ def test_check_raises_exit_code_error_with_the_results_fields(runner: Runner) ->
 
 
 def test_existing_called_process_error_handlers_catch_it() -> None:
-    try:
+    with pytest.raises(subprocess.CalledProcessError) as caught:
         fx("exit", 2).run_sync(check=True)
-    except subprocess.CalledProcessError as error:
-        assert error.returncode == 2
-    else:  # pragma: no cover - the run must raise
-        pytest.fail("no CalledProcessError")
+    assert caught.value.returncode == 2
 
 
 def test_the_message_quotes_at_most_the_last_five_stderr_lines() -> None:
@@ -257,5 +254,32 @@ def test_pipeline_check_on_the_last_stage_carries_its_stdout() -> None:
 
 def test_pipeline_check_is_keyword_only_next_to_the_deprecated_flags() -> None:
     pipeline: Pipeline = fx("echo", "x") | fx("exit-after-read", 3)
-    with pytest.warns(DeprecationWarning), pytest.raises(ExitCodeError):
+    with pytest.warns(DeprecationWarning, match="deprecated"), pytest.raises(ExitCodeError):
         pipeline.run_sync(capture=True, check=True)
+
+
+def test_run_concurrent_counts_failures_by_ok_codes() -> None:
+    from cuprum import ConcurrentConfig, run_concurrent_sync
+
+    batch = run_concurrent_sync(
+        fx("exit", 1).with_ok_codes(0, 1), fx("exit", 1), config=ConcurrentConfig()
+    )
+    assert batch.failures == (1,)
+
+
+def test_async_observe_hooks_are_awaited_before_exit_code_error_propagates() -> None:
+    import asyncio
+
+    finished: list[str] = []
+
+    async def slow(event: ExecEvent) -> None:
+        if event.phase == "exit":
+            await asyncio.sleep(0)  # yield once: the hook is still pending when the run ends
+            finished.append("exit hook")
+
+    async def main() -> None:
+        with observe(slow), pytest.raises(ExitCodeError):
+            await fx("exit", 3).run(check=True)
+        assert finished == ["exit hook"]
+
+    asyncio.run(main())

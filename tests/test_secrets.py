@@ -4,6 +4,7 @@ everything else. The full every-path scan is in test_secret_scan.py."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import pickle
 import subprocess
@@ -16,7 +17,9 @@ from cuprum import (
     ExitCodeError,
     ScopeConfig,
     Secret,
+    StdinInput,
     TimeoutExpired,
+    before,
     env,
     logging_hook,
     merge_env_overlays,
@@ -25,6 +28,7 @@ from cuprum import (
     resolve_env,
     scoped,
 )
+from cuprum.adapters.logging_adapter import structured_logging_hook
 from cuprum.sh import build_argv, make
 from helpers import FIXTURE, SH, TEST_CATALOGUE
 
@@ -223,3 +227,32 @@ def test_exit_code_error_masks_a_secret_the_child_wrote_to_stderr() -> None:
     assert isinstance(error.value, subprocess.CalledProcessError)
     assert VALUE not in repr(pickle.loads(pickle.dumps(error.value)).args[0].argv)
     assert str(pickle.loads(pickle.dumps(error.value))) == message
+
+
+def test_concatenating_a_secret_gives_the_mask_not_the_value() -> None:
+    secret = Secret(VALUE)
+    assert "--token=" + secret == "--token=***"
+    assert " ".join(("a", secret)) == "a ***"
+    assert json.dumps([secret]) == '["***"]'
+
+
+def test_redact_in_a_before_hook_shows_the_mask() -> None:
+    shown: list[str] = []
+    with before(lambda cmd: shown.append(" ".join(redact(cmd.argv_with_program)))):
+        fx("echo", Secret(VALUE)).run_sync()
+    assert shown == [f"{FIXTURE} echo ***"]
+
+
+def test_a_stdin_payload_appears_in_no_event_or_log_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    events: list[ExecEvent] = []
+    with logging_hook(), observe(structured_logging_hook()), observe(events.append):
+        result = fx("count").run_sync(stdin=StdinInput(text=VALUE))
+    assert result.stdout == f"{len(VALUE)}\n"
+    stdin_events = [event for event in events if event.phase == "stdin"]
+    assert [event.byte_count for event in stdin_events] == [len(VALUE)]
+    assert all(VALUE not in repr(event) for event in events)
+    assert all(VALUE not in record.getMessage() for record in caplog.records)
+    assert all(VALUE not in repr(vars(record)) for record in caplog.records)
