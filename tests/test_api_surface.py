@@ -14,6 +14,7 @@ from cuprum import exceptions, sh
 
 TOP_LEVEL = {
     "PACKAGE_NAME",
+    "EngineError",
     "Program",
     "ProjectSettings",
     "ProgramEntry",
@@ -96,6 +97,7 @@ EXCEPTIONS = {
     "ContextError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "ForbiddenProgramError",
     "TimeoutExpired",
     "UnknownProgramError",
@@ -105,6 +107,7 @@ EXCEPTIONS = {
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
+    "cuprum.exceptions": ("EngineError", "ExitCodeError"),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",
@@ -162,7 +165,6 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
-    "cuprum.exceptions": ("ExitCodeError",),
     "cuprum.secrets": ("Secret", "redact"),
 }
 
@@ -281,6 +283,7 @@ def test_adapters_package_exports_nothing() -> None:
         "cuprum.adapters.tracing_adapter",
         "cuprum.adapters.tracing_memory",
         "cuprum.exceptions",
+        "cuprum.secrets",
     ],
 )
 def test_module_all_names_resolve(module_name: str) -> None:

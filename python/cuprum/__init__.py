@@ -51,6 +51,7 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
+from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
@@ -90,6 +91,7 @@ __all__ = [
     "ConcurrentConfig",
     "ConcurrentResult",
     "CuprumContext",
+    "EngineError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",

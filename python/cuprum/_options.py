@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,15 @@ class ExecutionContext:
     encoding: str = "utf-8"
     errors: str = "replace"
     tags: Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        grace = self.cancel_grace
+        if isinstance(grace, bool) or not isinstance(grace, int | float):
+            msg = f"cancel_grace must be a number of seconds, got {grace!r}"
+            raise TypeError(msg)
+        if not math.isfinite(grace):
+            msg = f"cancel_grace must be finite, got {grace!r}"
+            raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@
     ├── ValueError
     │   ├── DuplicateProjectError        a catalogue repeats a project name
     │   └── DuplicateProgramError        two projects claim one program
+    ├── RuntimeError
+    │   └── EngineError                  the native engine failed internally (a caught panic)
     ├── ContextError                     base of the context domain
     │   └── ForbiddenProgramError        (also PermissionError) the scope denies a program
     ├── SubprocessError
@@ -41,11 +43,22 @@ __all__ = [
     "ContextError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "ExitCodeError",
     "ForbiddenProgramError",
     "TimeoutExpired",
     "UnknownProgramError",
 ]
+
+
+class EngineError(RuntimeError):
+    """The native engine failed internally: a panic caught at its boundary.
+
+    The run it happened in was torn down before this was raised — every
+    child terminated and reaped — so nothing of it is left behind.
+    """
+
+    __module__ = "cuprum"
 
 
 _STDERR_TAIL_LINES = 5
@@ -70,6 +83,8 @@ class ExitCodeError(subprocess.CalledProcessError):
     Raises:
         ValueError: ``result`` is ok (there is nothing to report).
     """
+
+    __module__ = "cuprum"
 
     returncode: int
     cmd: tuple[str, ...]

@@ -24,6 +24,7 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `PermissionDenied` | `PermissionError(errno, strerror, program)` |
 /// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
+/// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
 /// | `ExitStatus`, `TimedOut` | `RuntimeError(message)`: only the engine's checked runs produce them, which the bindings never call (Python checks exit codes itself and raises `ExitCodeError`/`TimeoutExpired`) |
 ///
 /// `strerror` is the OS description without Rust's `" (os error N)"`
@@ -46,6 +47,7 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
             PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
         }
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
+        ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
         ErrorKind::ExitStatus | ErrorKind::TimedOut => {
             PyRuntimeError::new_err(err.message().to_owned())
         }

@@ -38,12 +38,16 @@
 //! ```
 
 mod checked;
+mod echo;
 mod event;
+mod fault;
 mod notify;
 mod outcome;
+mod relay;
 mod shared;
 mod spawn;
 mod spec;
+mod stage;
 mod start;
 mod streams;
 mod supervisor;
@@ -123,6 +127,9 @@ impl ExecSpec {
 #[derive(Debug)]
 pub struct Execution {
     shared: Arc<shared::Shared>,
+    /// The process that started the run. A forked child inherits the handle
+    /// but not the run: there, dropping it must not touch the children.
+    owner: u32,
     pids: Vec<u32>,
     grace: Duration,
     /// The supervisor of an inline execution, driven by waiting threads;
@@ -152,6 +159,7 @@ impl Execution {
         let inline = inline.map(|supervisor| Mutex::new(Some(supervisor)));
         Self {
             shared,
+            owner: std::process::id(),
             pids,
             grace,
             inline,
@@ -260,7 +268,7 @@ impl Execution {
     /// ```
     #[must_use]
     pub fn wait_events(&self, timeout: Option<Duration>) -> Batch {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if self.drive(deadline) {
             return self.shared.take();
         }
@@ -268,9 +276,11 @@ impl Execution {
             .wait(deadline.map(|d| d.saturating_duration_since(Instant::now())))
     }
 
-    /// Tears the execution down: SIGTERM to every live stage's process
-    /// group, SIGKILL after `grace`. Idempotent (the first grace wins) and
-    /// safe from any thread; the outcome then reports `cancelled`.
+    /// Tears the execution down: SIGTERM to every stage's process group,
+    /// SIGKILL after `grace`. Safe from any thread and idempotent; a later
+    /// call can only bring the SIGKILL forward (a shorter grace), so a
+    /// second interrupt can skip the rest of the grace period. The outcome
+    /// then reports `cancelled`.
     ///
     /// # Example
     ///
@@ -327,6 +337,13 @@ impl Execution {
 
 impl Drop for Execution {
     fn drop(&mut self) {
+        if self.owner != std::process::id() {
+            // Inherited through fork(): the run belongs to the parent.
+            if let Some(cell) = self.inline.take() {
+                std::mem::forget(cell);
+            }
+            return;
+        }
         if self.shared.is_done() {
             return;
         }

@@ -2,18 +2,20 @@
 //! supervisor.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::echo::EchoSink;
 use super::event::{Event, EventKind, Stream};
+use super::relay::Relay;
 use super::shared::Shared;
 use super::spawn::{self, Slot};
 use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
+use super::stage::StageProc;
 use super::streams::{EchoTo, Feeder, Reader};
-use super::supervisor::{Relay, StageProc, Supervisor};
+use super::supervisor::{Parts, Supervisor};
 use super::{sys, workers, Execution};
-use crate::stream::{Drain, LineSplitter, PumpMethod, PumpOptions, Utf8Decoder};
+use crate::stream::{LineSplitter, Utf8Decoder};
 use crate::{Error, Result};
 
 /// Kernel buffer requested for pipes the engine reads or feeds: fewer, larger
@@ -37,10 +39,12 @@ fn output_slot(output: &Output) -> Result<(Slot, Option<OwnedFd>)> {
 fn echo_target(output: &Output) -> Result<Option<EchoTo>> {
     Ok(match &output.echo {
         None => None,
-        Some(Echo::Events) => Some(EchoTo::Events),
-        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(
+        Some(Echo::Events) => Some(EchoTo::Events {
+            partial: Vec::new(),
+        }),
+        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(EchoSink::new(
             sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?,
-        )),
+        ))),
     })
 }
 
@@ -62,15 +66,7 @@ fn reader(
     })
 }
 
-/// Kills and reaps stages spawned before a later stage failed to spawn.
-fn abandon(stages: Vec<StageProc>) {
-    for mut stage in stages {
-        sys::kill_group(stage.pid, libc::SIGKILL);
-        let _ = stage.child.wait();
-    }
-}
-
-pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
+pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
     for command in &spec.stages {
         command.validate()?;
     }
@@ -95,6 +91,26 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
     let mut upstream: Option<OwnedFd> = None;
     let mut relay_ends: Vec<(OwnedFd, OwnedFd)> = Vec::new();
     let mut events = Vec::with_capacity(spec.stages.len());
+    let portable = spec.relay == RelayMethod::Portable;
+    // Each stage's success codes, for fail-fast (`Command::ok_codes`).
+    let ok_codes: Vec<Vec<i32>> = spec
+        .stages
+        .iter()
+        .map(|command| command.ok_code_list().to_vec())
+        .collect();
+    // The stdin payload moves into the feeder: never copied.
+    let mut payload: Option<Arc<dyn AsRef<[u8]> + Send + Sync>> =
+        match std::mem::take(&mut spec.stdin) {
+            Stdin::Bytes(data) => Some(Arc::new(data)),
+            Stdin::Shared(data) => Some(data),
+            other => {
+                spec.stdin = other;
+                None
+            }
+        };
+    if payload.is_some() {
+        spec.stdin = Stdin::Bytes(Vec::new());
+    }
 
     for (index, command) in spec.stages.iter().enumerate() {
         let built = (|| -> Result<StageProc> {
@@ -102,14 +118,14 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 match &spec.stdin {
                     Stdin::Inherit => Slot::Inherit,
                     Stdin::Null => Slot::Null,
-                    Stdin::Bytes(data) => {
+                    Stdin::Bytes(_) | Stdin::Shared(_) => {
                         let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
                         sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
                         sys::set_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         feeder = Some(Feeder {
                             fd: write,
-                            data: data.clone(),
+                            data: payload.take().unwrap_or_else(|| Arc::new(Vec::new())),
                             written: 0,
                         });
                         Slot::Fd(read)
@@ -161,7 +177,11 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 stdout,
                 stderr,
             )?;
-            Ok(StageProc::new(child, started).accepting(command))
+            let stage = StageProc::new(child, started);
+            if index > 0 {
+                super::fault::hit("spawn");
+            }
+            Ok(stage)
         })();
         match built {
             Ok(stage) => {
@@ -181,13 +201,16 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 let pids = stages.iter().map(|s| s.pid).collect();
                 let mut supervisor = Supervisor::new(
                     Arc::clone(&shared),
-                    stages,
-                    readers,
-                    None,
-                    Vec::new(),
-                    None,
-                    spec.cancel_grace,
-                    spec.decode,
+                    Parts {
+                        stages,
+                        readers,
+                        feeder: None,
+                        relays: Vec::new(),
+                        deadline: None,
+                        grace: spec.cancel_grace,
+                        decode: spec.decode,
+                        ok_codes,
+                    },
                 );
                 supervisor.abort(err);
                 return launch(shared, supervisor, events, pids, spec.cancel_grace, inline);
@@ -195,62 +218,28 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
         }
     }
 
-    let method = match spec.relay {
-        RelayMethod::Auto => PumpMethod::Auto,
-        RelayMethod::Portable => PumpMethod::Portable,
-    };
-    let options = PumpOptions::default()
-        .with_buffer_size(PIPE_BUFFER as usize)
-        .with_method(method)
-        .with_drain(Drain::For(spec.early_exit_grace));
     let mut relays = Vec::with_capacity(relay_ends.len());
     for (upstream_index, (from, to)) in relay_ends.into_iter().enumerate() {
-        let closed = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&closed);
-        let done = Arc::new(AtomicBool::new(false));
-        let done_flag = Arc::clone(&done);
-        let waker = Arc::clone(&shared);
-        let options = options.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("cuprum-relay-{upstream_index}"))
-            .spawn(move || {
-                let result = crate::stream::pump_with(from.as_fd(), to, &options);
-                if matches!(&result, Ok(report) if report.downstream_closed) {
-                    flag.store(true, Ordering::Release);
-                }
-                // Closing the upstream read end here makes an endless
-                // producer get SIGPIPE on its next write.
-                drop(from);
-                done_flag.store(true, Ordering::Release);
-                waker.wake();
-                result
-            })
-            .map_err(io_err("start relay thread"));
-        match handle {
-            Ok(handle) => relays.push(Relay {
-                upstream: upstream_index,
-                handle: Some(handle),
-                downstream_closed: closed,
-                done,
-            }),
-            Err(err) => {
-                abandon(stages);
-                return Err(err);
-            }
-        }
+        // On failure the stages are dropped, which kills and reaps them.
+        relays.push(Relay::new(upstream_index, from, to, portable)?);
     }
 
     let pids = stages.iter().map(|s| s.pid).collect();
-    let deadline = spec.timeout.map(|t| Instant::now() + t);
+    // A timeout too large for the clock means no timeout, never an overflow.
+    let now = Instant::now();
+    let deadline = spec.timeout.and_then(|t| now.checked_add(t));
     let supervisor = Supervisor::new(
         Arc::clone(&shared),
-        stages,
-        readers,
-        feeder,
-        relays,
-        deadline,
-        spec.cancel_grace,
-        spec.decode,
+        Parts {
+            stages,
+            readers,
+            feeder,
+            relays,
+            deadline,
+            grace: spec.cancel_grace,
+            decode: spec.decode,
+            ok_codes,
+        },
     );
     launch(shared, supervisor, events, pids, spec.cancel_grace, inline)
 }
