@@ -256,3 +256,15 @@ def test_a_stdin_payload_appears_in_no_event_or_log_record(
     assert all(VALUE not in repr(event) for event in events)
     assert all(VALUE not in record.getMessage() for record in caplog.records)
     assert all(VALUE not in repr(vars(record)) for record in caplog.records)
+
+
+@pytest.mark.parametrize("where", ["argv", "env"])
+def test_an_unencodable_secret_raises_without_carrying_the_value(where: str) -> None:
+    secret = Secret(VALUE + "\ud800")
+    cmd = fx("echo", secret) if where == "argv" else fx("echo")
+    ctx = ExecutionContext(env={"T": secret}) if where == "env" else None
+    with pytest.raises(UnicodeEncodeError) as error:
+        cmd.run_sync(context=ctx)
+    assert error.value.object == "***"
+    assert VALUE not in str(error.value)
+    assert "(a Secret)" in str(error.value)

@@ -31,6 +31,7 @@ Secret('***')
 
 from __future__ import annotations
 
+import os
 import types
 import typing as t
 from collections.abc import Iterable, Mapping
@@ -175,11 +176,13 @@ def reveal_argv(argv: Iterable[str]) -> list[str]:
     Raises:
         ValueError: a secret contains a NUL character (the message shows the
             argument redacted, so the value never reaches a log).
+        UnicodeEncodeError: a secret cannot be encoded for the OS; the
+            error's ``object`` is the mask, not the value.
     """
     revealed: list[str] = []
     for index, item in enumerate(argv):
         if isinstance(item, Secret):
-            value = item.reveal()
+            value = _encodable(item, f"argv[{index}]")
             if "\0" in value:
                 msg = f"argv[{index}] {redact(item)!r} contains a NUL byte"
                 raise ValueError(msg)
@@ -190,7 +193,29 @@ def reveal_argv(argv: Iterable[str]) -> list[str]:
 
 
 def reveal_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The environment the child receives: every secret replaced by its value."""
+    """The environment the child receives: every secret replaced by its value.
+
+    Raises:
+        UnicodeEncodeError: a secret cannot be encoded for the OS; the
+            error's ``object`` is the mask, not the value.
+    """
     return {
-        key: value.reveal() if isinstance(value, Secret) else value for key, value in env.items()
+        key: _encodable(value, f"environment variable {key!r}")
+        if isinstance(value, Secret)
+        else value
+        for key, value in env.items()
     }
+
+
+def _encodable(secret: Secret, where: str) -> str:
+    """The secret's value, checked to encode for the OS as the spawn will
+    (``os.fsencode``): the standard error would carry the value in its
+    ``object`` attribute, so it is raised again with the mask instead."""
+    value = secret.reveal()
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError as error:
+        shown = redact(secret)
+        reason = f"{error.reason} in {where} (a Secret)"
+        raise UnicodeEncodeError(error.encoding, shown, 0, len(shown), reason) from None
+    return value
