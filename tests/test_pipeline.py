@@ -376,7 +376,10 @@ def test_stage_killed_by_a_signal(fx: SafeCmdBuilder, runner: Run) -> None:
     assert codes(result) == (-15, -9, -15)
     assert result.failure_index == 1
     last = runner(fx("echo", "x") | fx("kill-self", 15))
-    assert codes(last) == (0, -15)
+    # `echo` may find its reader already gone (as in a shell): then it dies
+    # of SIGPIPE and is excused as an early exit.
+    assert codes(last)[1] == -15
+    assert codes(last)[0] == 0 or last.early_exit_stages == (0,)
     assert last.failure_index == 1
     assert not last.ok
 

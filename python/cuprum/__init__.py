@@ -14,6 +14,8 @@ from __future__ import annotations
 from cuprum import builders as builders
 from cuprum import sh as sh
 from cuprum.catalogue import CORE_OPS_PROJECT as CORE_OPS_PROJECT
+from cuprum.catalogue import COREUTILS as COREUTILS
+from cuprum.catalogue import COREUTILS_PROJECT as COREUTILS_PROJECT
 from cuprum.catalogue import DEFAULT_CATALOGUE as DEFAULT_CATALOGUE
 from cuprum.catalogue import DEFAULT_PROJECTS as DEFAULT_PROJECTS
 from cuprum.catalogue import DOC_TOOL as DOC_TOOL
@@ -51,6 +53,9 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
+from cuprum.exceptions import ContextError as ContextError
+from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
+from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
 from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
@@ -73,6 +78,8 @@ from cuprum.sh import TimeoutExpired as TimeoutExpired
 PACKAGE_NAME = "cuprum"
 
 __all__ = [
+    "COREUTILS",
+    "COREUTILS_PROJECT",
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
@@ -90,7 +97,10 @@ __all__ = [
     "CommandResult",
     "ConcurrentConfig",
     "ConcurrentResult",
+    "ContextError",
     "CuprumContext",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "EngineError",
     "EnvRegistration",
     "ExecEvent",

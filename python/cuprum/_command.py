@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing as t
-from collections.abc import Callable
 
 from cuprum.catalogue import DEFAULT_CATALOGUE, ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
@@ -23,7 +23,7 @@ def _render(value: object, where: str) -> str:
     if isinstance(value, Secret):
         return value
     if value is None:
-        msg = f"build_argv does not accept None ({where})"
+        msg = f"None is not a valid argv element ({where})"
         raise TypeError(msg)
     return str(value)
 
@@ -32,7 +32,7 @@ def _flag(key: str, value: object) -> str:
     flag = "--" + key.replace("_", "-") + "="
     rendered = _render(value, f"keyword argument {key!r}")
     if isinstance(rendered, Secret):
-        return Secret._after(flag, rendered)
+        return Secret._after(flag, rendered)  # shown as --key=***
     return flag + rendered
 
 
@@ -101,6 +101,28 @@ class SafeCmd:
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    # The overloads tell a type checker that a run with the default output
+    # options captures (``CommandResult[str]``); any ``output=`` may not.
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult[str]: ...
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult: ...
     async def run(
         self,
         *,
@@ -133,6 +155,26 @@ class SafeCmd:
         )
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult[str]: ...
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult: ...
     def run_sync(
         self,
         *,
@@ -171,6 +213,18 @@ class Pipeline:
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     async def run(
         self,
         *,
@@ -178,7 +232,19 @@ class Pipeline:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         check: bool = False,
-        **deprecated_flags: bool,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Run every stage, relaying stdout to the next stage's stdin natively.
 
@@ -186,20 +252,31 @@ class Pipeline:
         ``check``, a pipeline that is not ok raises
         :class:`~cuprum.ExitCodeError` for its failing stage after the after
         hooks ran.
+
+        Raises:
+            TypeError: an unknown keyword (the message names this method).
         """
         from cuprum._drivers import execute_async
         from cuprum._execution import pipeline_run
 
+        flags = _deprecated_flags("Pipeline.run", capture, echo, unexpected)
         run = pipeline_run(
-            self,
-            output=output,
-            timeout=timeout,
-            context=context,
-            check=check,
-            flags=deprecated_flags,
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
         )
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     def run_sync(
         self,
         *,
@@ -207,21 +284,41 @@ class Pipeline:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         check: bool = False,
-        **deprecated_flags: bool,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Blocking twin of :meth:`run`."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import pipeline_run
 
+        flags = _deprecated_flags("Pipeline.run_sync", capture, echo, unexpected)
         run = pipeline_run(
-            self,
-            output=output,
-            timeout=timeout,
-            context=context,
-            check=check,
-            flags=deprecated_flags,
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
         )
         return execute_sync(run)
+
+
+def _deprecated_flags(
+    method: str, capture: bool | None, echo: bool | None, unexpected: t.Mapping[str, object]
+) -> dict[str, bool]:
+    """The deprecated ``capture=``/``echo=`` flags that were given; any other
+    keyword is a ``TypeError`` naming ``method``."""
+    if unexpected:
+        msg = f"{method}() got unexpected keyword arguments: {', '.join(sorted(unexpected))}"
+        raise TypeError(msg)
+    given = {"capture": capture, "echo": echo}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _ok_codes(codes: object) -> frozenset[int]:
@@ -247,20 +344,36 @@ def _stages(operand: object) -> tuple[SafeCmd, ...]:
     raise TypeError(msg)
 
 
-SafeCmdBuilder: t.TypeAlias = Callable[..., SafeCmd]
+ArgValue: t.TypeAlias = str | int | float | os.PathLike[str]
+"""What a builder accepts as an argument (``bool`` is an ``int``); ``None`` is
+not one."""
 
 
-def make(program: Program, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE) -> SafeCmdBuilder:
+class SafeCmdBuilder(t.Protocol):
+    """What :func:`make` returns: call it with arguments to get a :class:`SafeCmd`.
+
+    Positionals become arguments in order, keywords ``--key=value`` (see
+    :func:`build_argv`). A type checker rejects ``None``, which fails at run
+    time too.
+    """
+
+    def __call__(self, *args: ArgValue, **kwargs: ArgValue) -> SafeCmd: ...
+
+
+def make(
+    program: Program | str, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE
+) -> SafeCmdBuilder:
     """A builder of :class:`SafeCmd` for a catalogued ``program``.
 
-    The lookup happens now, so an unknown program fails at ``make`` time.
+    The lookup happens now, so an unknown program fails at ``make`` time;
+    the error names the closest catalogued program and the one-line fix.
 
     Raises:
         UnknownProgramError: ``program`` is not in ``catalogue``.
     """
     entry = catalogue.lookup(program)
 
-    def builder(*args: object, **kwargs: object) -> SafeCmd:
+    def builder(*args: ArgValue, **kwargs: ArgValue) -> SafeCmd:
         return SafeCmd(
             program=entry.program, argv=build_argv(*args, **kwargs), project=entry.project
         )

@@ -7,7 +7,8 @@
     │   └── UnknownProgramError          a program is not in the catalogue
     ├── ValueError
     │   ├── DuplicateProjectError        a catalogue repeats a project name
-    │   └── DuplicateProgramError        two projects claim one program
+    │   ├── DuplicateProgramError        two projects claim one program
+    │   └── UnhandledMetricsPhaseError   the metrics adapter met an unknown event phase
     ├── RuntimeError
     │   └── EngineError                  the native engine failed internally (a caught panic)
     ├── ContextError                     base of the context domain
@@ -25,6 +26,11 @@ Running a program can also raise the standard ``OSError`` subclasses:
 ``FileNotFoundError`` (missing program or working directory),
 ``PermissionError`` (program not executable); a NUL character in argv or the
 environment raises ``ValueError`` before anything is spawned.
+
+Every class listed here is also importable from :mod:`cuprum` (except
+``UnhandledMetricsPhaseError``, which lives with its adapter in
+:mod:`cuprum.adapters.metrics_adapter`), and that is the name tracebacks show
+(``cuprum.TimeoutExpired``), never the private module that defines it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import subprocess
 from collections.abc import Iterable
 
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
+from cuprum.adapters.metrics_adapter import UnhandledMetricsPhaseError
 from cuprum.catalogue import DuplicateProgramError, DuplicateProjectError, UnknownProgramError
 from cuprum.context import ContextError, ForbiddenProgramError
 from cuprum.secrets import Secret, scrub
@@ -47,6 +54,7 @@ __all__ = [
     "ExitCodeError",
     "ForbiddenProgramError",
     "TimeoutExpired",
+    "UnhandledMetricsPhaseError",
     "UnknownProgramError",
 ]
 
@@ -57,8 +65,6 @@ class EngineError(RuntimeError):
     The run it happened in was torn down before this was raised — every
     child terminated and reaped — so nothing of it is left behind.
     """
-
-    __module__ = "cuprum"
 
 
 _STDERR_TAIL_LINES = 5
@@ -83,8 +89,6 @@ class ExitCodeError(subprocess.CalledProcessError):
     Raises:
         ValueError: ``result`` is ok (there is nothing to report).
     """
-
-    __module__ = "cuprum"
 
     returncode: int
     cmd: tuple[str, ...]
@@ -144,3 +148,12 @@ def _message(stage: CommandResult, secrets: tuple[Secret, ...]) -> str:
     if lines:
         text += ": " + "\n".join(lines)
     return scrub(text, secrets)
+
+
+# Tracebacks and reprs name a class by its ``__module__``: show the package
+# it is imported from, as trio does, not the module that happens to define
+# it. Adapter errors stay with their (public) adapter module.
+_WITH_THEIR_ADAPTER = frozenset({"UnhandledMetricsPhaseError"})
+for _name in set(__all__) - _WITH_THEIR_ADAPTER:
+    globals()[_name].__module__ = "cuprum"
+del _name

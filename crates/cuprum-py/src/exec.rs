@@ -206,7 +206,7 @@ pub(crate) fn spawn<'py>(
                 if inline {
                     spec.spawn_inline()
                 } else {
-                    spec.spawn()
+                    spec.submit()
                 }
             })
             .map_err(to_py_err)?;
@@ -327,7 +327,7 @@ fn batch<'py>(py: Python<'py>, batch: cuprum::exec::Batch) -> PyResult<(Bound<'p
 impl Execution {
     /// The process id of every stage.
     fn pids(&self) -> Vec<u32> {
-        self.with(|e| e.pids().to_vec()).unwrap_or_default()
+        self.with(EngineExecution::pids).unwrap_or_default()
     }
 
     /// A descriptor that is readable whenever events or the outcome wait.

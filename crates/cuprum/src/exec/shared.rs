@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     control: Notifier,
     /// When a requested cancel sends SIGKILL (the earliest asked for).
     cancel: Mutex<Option<Instant>>,
+    /// Every stage's pid, once the stages are running.
+    pids: Mutex<Vec<u32>>,
 }
 
 impl Shared {
@@ -53,6 +55,7 @@ impl Shared {
             watched: AtomicBool::new(false),
             control: Notifier::new()?,
             cancel: Mutex::new(None),
+            pids: Mutex::new(Vec::new()),
         }))
     }
 
@@ -73,6 +76,20 @@ impl Shared {
             self.signal();
         }
         self.cond.notify_all();
+    }
+
+    /// The stages are running: record their pids and publish the start
+    /// events.
+    pub(crate) fn started(&self, events: Vec<Event>, pids: Vec<u32>) {
+        *self.pids.lock().unwrap_or_else(PoisonError::into_inner) = pids;
+        self.push(events);
+    }
+
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.pids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn finish(&self, events: Vec<Event>, outcome: Outcome) {

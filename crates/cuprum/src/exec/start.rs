@@ -14,7 +14,7 @@ use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
 use super::stage::StageProc;
 use super::streams::{EchoTo, Feeder, Reader};
 use super::supervisor::{Parts, Supervisor};
-use super::{sys, workers, Execution};
+use super::sys;
 use crate::stream::{LineSplitter, Utf8Decoder};
 use crate::{Error, Result};
 
@@ -66,7 +66,8 @@ fn reader(
     })
 }
 
-pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
+/// Checks everything that can be checked before anything is spawned.
+pub(crate) fn validate(spec: &ExecSpec) -> Result<()> {
     for command in &spec.stages {
         command.validate()?;
     }
@@ -82,7 +83,16 @@ pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
     if let Some(cwd) = &spec.cwd {
         spawn::validate_cwd(cwd)?;
     }
-    let shared = Shared::new().map_err(io_err("create notifier"))?;
+    Ok(())
+}
+
+/// Spawns every stage of `spec` (validated first), wires the pipes and
+/// relays, publishes the start events on `shared`, and returns the run's
+/// supervisor. Nothing is left running when this fails; a failure at a
+/// later stage instead returns a supervisor already tearing the earlier
+/// stages down, with the spawn error as its outcome's error.
+pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervisor> {
+    validate(&spec)?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
@@ -200,7 +210,7 @@ pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
                 readers.retain(|reader| reader.stage < index);
                 let pids = stages.iter().map(|s| s.pid).collect();
                 let mut supervisor = Supervisor::new(
-                    Arc::clone(&shared),
+                    Arc::clone(shared),
                     Parts {
                         stages,
                         readers,
@@ -213,7 +223,8 @@ pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
                     },
                 );
                 supervisor.abort(err);
-                return launch(shared, supervisor, events, pids, spec.cancel_grace, inline);
+                shared.started(events, pids);
+                return Ok(supervisor);
             }
         }
     }
@@ -229,7 +240,7 @@ pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
     let now = Instant::now();
     let deadline = spec.timeout.and_then(|t| now.checked_add(t));
     let supervisor = Supervisor::new(
-        Arc::clone(&shared),
+        Arc::clone(shared),
         Parts {
             stages,
             readers,
@@ -241,31 +252,6 @@ pub(crate) fn start(mut spec: ExecSpec, inline: bool) -> Result<Execution> {
             ok_codes,
         },
     );
-    launch(shared, supervisor, events, pids, spec.cancel_grace, inline)
-}
-
-/// Publishes the start events and hands the stages to their supervisor: a
-/// thread of its own, or (`inline`) whichever thread waits on the handle.
-fn launch(
-    shared: Arc<Shared>,
-    supervisor: Supervisor,
-    events: Vec<Event>,
-    pids: Vec<u32>,
-    grace: std::time::Duration,
-    inline: bool,
-) -> Result<Execution> {
-    shared.push(events);
-    if inline {
-        return Ok(Execution::new(shared, pids, grace, Some(supervisor)));
-    }
-    match workers::submit(supervisor) {
-        Ok(()) => Ok(Execution::new(shared, pids, grace, None)),
-        Err(failed) => {
-            let (err, supervisor) = *failed;
-            // Nobody can supervise the run: stop it here, then fail.
-            shared.request_cancel(std::time::Duration::ZERO);
-            supervisor.run();
-            Err(Error::io(err, "start supervisor thread"))
-        }
-    }
+    shared.started(events, pids);
+    Ok(supervisor)
 }

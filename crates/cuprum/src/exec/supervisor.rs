@@ -155,11 +155,6 @@ impl Supervisor {
         self.terminate_all(self.grace);
     }
 
-    /// Runs the execution to completion on this thread.
-    pub(crate) fn run(mut self) {
-        while !self.advance(None) {}
-    }
-
     /// Does one round of supervision with `poll(2)`, waiting at most
     /// `max_wait` (`None`: until something happens). Returns `true` once the
     /// outcome is published. A panic inside the round tears the run down
@@ -182,10 +177,7 @@ impl Supervisor {
                 true
             }
             Err(_) => {
-                self.fail(Error::new(
-                    ErrorKind::Internal,
-                    "the engine panicked while supervising the run; every child was stopped",
-                ));
+                self.fail_internal();
                 self.publish();
                 true
             }
@@ -471,6 +463,14 @@ impl Supervisor {
                 .any(|r| r.upstream == index && r.reader_gone)
     }
 
+    /// Tears the run down after a panic while it was being stepped.
+    pub(crate) fn fail_internal(&mut self) {
+        self.fail(Error::new(
+            ErrorKind::Internal,
+            "the engine panicked while supervising the run; every child was stopped",
+        ));
+    }
+
     /// Tears everything down at once after an internal failure, so no child
     /// is left behind, and reports `err`.
     fn fail(&mut self, err: Error) {
@@ -496,6 +496,14 @@ impl Supervisor {
         }
         self.published = true;
         let outcome = self.outcome();
+        // Every descriptor of the run is closed before the outcome is
+        // visible: a caller that sees the outcome sees no leftover.
+        self.readers.clear();
+        self.relays.clear();
+        self.feeder = None;
+        for stage in &mut self.stages {
+            stage.pidfd = None;
+        }
         self.shared
             .finish(std::mem::take(&mut self.events), outcome);
     }
