@@ -539,6 +539,10 @@ impl Supervisor {
                     stdout: take(Stream::Stdout),
                     stderr: take(Stream::Stderr),
                     early_exit: stage.early_exit,
+                    ok_codes: match self.ok_codes.get(index) {
+                        Some(codes) if !codes.is_empty() => codes.clone(),
+                        _ => vec![0],
+                    },
                 }
             })
             .collect();
