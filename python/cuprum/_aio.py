@@ -79,7 +79,9 @@ class Library(Protocol):
 
     name: str
 
-    def readable(self, fd: int) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
+    def readable(
+        self, fd: int
+    ) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
         """A context in which the returned callable waits until ``fd`` is readable."""
 
     async def shielded(self, work: Callable[[], Awaitable[_T]]) -> _T:
@@ -102,7 +104,7 @@ class Library(Protocol):
 
 class _AsyncioObservers:
     def __init__(self) -> None:
-        self.pending: list[Awaitable[object]] = []
+        self.pending: list[asyncio.Future[object]] = []
         self.error: BaseException | None = None
 
     def schedule(self, awaitable: Awaitable[object], phase: str) -> None:
@@ -113,13 +115,26 @@ class _AsyncioObservers:
             self.pending.append(asyncio.ensure_future(awaitable))
 
     async def settle(self) -> None:
-        for awaitable in self.pending:
-            try:
-                await asyncio.shield(awaitable)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # raised by the driver
-                self.error = self.error or exc
+        """Wait for every task, even through cancellations (the first of
+        which is re-raised afterwards), and keep the first failure."""
+        if not self.pending:
+            return
+        cancelled: asyncio.CancelledError | None = None
+        with _anyio_shield():
+            for future in self.pending:
+                while not future.done():
+                    try:
+                        await asyncio.wait((future,))
+                    except asyncio.CancelledError as exc:
+                        cancelled = cancelled or exc
+                if future.cancelled():
+                    continue
+                error = future.exception()
+                if error is not None and not isinstance(error, Exception):
+                    raise error
+                self.error = self.error or error
+        if cancelled is not None:
+            raise cancelled
 
 
 class _AsyncioGroup:
@@ -252,9 +267,7 @@ class _TrioGroup:
         await self._nursery.start(self._guard, job, scope, name=name)
 
     @staticmethod
-    async def _guard(
-        job: Job, scope: trio.CancelScope, task_status: trio.TaskStatus[None]
-    ) -> None:
+    async def _guard(job: Job, scope: trio.CancelScope, task_status: trio.TaskStatus[None]) -> None:
         import trio
 
         task_status.started()
@@ -284,6 +297,8 @@ class _Trio:
 
         with trio.CancelScope(shield=True):
             return await work()
+        # A shielded scope that is never cancelled catches nothing.
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.asynccontextmanager
     async def observers(self) -> AsyncIterator[Observers]:
@@ -341,4 +356,3 @@ def current() -> Library:
         return _TRIO
     msg = f"cuprum runs under asyncio, trio or anyio, not under {name!r}"
     raise RuntimeError(msg)
-
