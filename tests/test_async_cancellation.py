@@ -353,8 +353,9 @@ def test_teardown_neither_stalls_the_loop_nor_spins(flavour: Flavour) -> None:
         flavour.run(main)
     tree.assert_reaped()
     assert tree.teardown_time() >= grace * 0.9
-    # 10 ms ticks: a stalled loop would show the whole grace period (1 s).
-    assert ticker.longest < 0.2
+    # 10 ms ticks: a stalled loop would show the whole grace period (1 s);
+    # 300 ms leaves room for a loaded machine.
+    assert ticker.longest < 0.3, ticker.longest
     # Idle waiting costs milliseconds of CPU; a loop spinning through
     # redelivered cancellations costs about the whole grace period.
     assert cpu[1] - cpu[0] < grace / 3

@@ -77,8 +77,6 @@ class TaskGroup(Protocol):
 class Library(Protocol):
     """One async library as the driver sees it."""
 
-    name: str
-
     def readable(
         self, fd: int
     ) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
@@ -161,8 +159,6 @@ async def _as_coroutine(job: Job) -> None:
 
 
 class _Asyncio:
-    name = "asyncio"
-
     @contextlib.contextmanager
     def readable(self, fd: int) -> Iterator[Callable[[], Awaitable[object]]]:
         loop = asyncio.get_running_loop()
@@ -284,8 +280,6 @@ class _TrioGroup:
 
 
 class _Trio:
-    name = "trio"
-
     @contextlib.contextmanager
     def readable(self, fd: int) -> Iterator[Callable[[], Awaitable[object]]]:
         import trio
