@@ -31,6 +31,7 @@ from cuprum import (
     after,
     observe,
     run_concurrent,
+    run_concurrent_sync,
 )
 from flavours import ALL, Flavour, Ticker, flavour_ids
 from helpers import FIXTURE_PATH, assert_no_children, fixture_cmd, open_fds, sh_cmd
@@ -343,6 +344,18 @@ def test_run_concurrent_with_two_hundred_commands(flavour: Flavour) -> None:
         return tuple(result.stdout for result in outcome.results)
 
     assert flavour.run(main) == tuple(f"{index}\n" for index in range(200))
+    assert_no_children()
+
+
+@every_library
+def test_blocking_twins_work_inside_every_library(flavour: Flavour) -> None:
+    async def main() -> tuple[str | None, str | None, list[str | None]]:
+        single = fixture_cmd("echo", "one").run_sync()
+        piped = (fixture_cmd("echo", "two") | fixture_cmd("cat")).run_sync()
+        batch = run_concurrent_sync(fixture_cmd("echo", "a"), fixture_cmd("echo", "b"))
+        return single.stdout, piped.stdout, [result.stdout for result in batch.results]
+
+    assert flavour.run(main) == ("one\n", "two\n", ["a\n", "b\n"])
     assert_no_children()
 
 

@@ -37,6 +37,8 @@ import threading
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 
+import sniffio
+
 from cuprum import _aio as aio
 from cuprum._command import SafeCmd
 from cuprum._options import ExecutionContext, RunOutputOptions
@@ -271,11 +273,12 @@ def run_concurrent_sync(
     """Blocking twin of :func:`run_concurrent`: the same coroutine, run to completion.
 
     In a thread without a running event loop the coroutine runs on a fresh
-    event loop in this thread. In a thread that is already running an event
-    loop (for instance, called from a coroutine), it runs on a fresh event
-    loop in a helper thread while this thread waits, so the caller's loop is
-    blocked for the duration, exactly as with any blocking call. Either way
-    the caller's context (scopes, hooks, environment overlays) applies.
+    asyncio event loop in this thread. In a thread that is already running
+    an event loop (for instance, called from a coroutine, under asyncio or
+    trio), it runs on a fresh asyncio event loop in a helper thread while
+    this thread waits, so the caller's loop is blocked for the duration,
+    exactly as with any blocking call. Either way the caller's context
+    (scopes, hooks, environment overlays) applies.
 
     Raises:
         The same exceptions as :func:`run_concurrent`.
@@ -286,7 +289,10 @@ def run_concurrent_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        # A trio loop in this thread would make the batch think it runs
+        # under trio: it needs a thread of its own then too.
+        if sniffio.thread_local.name is None:
+            return asyncio.run(coroutine)
     return _run_on_helper_thread(coroutine)
 
 
@@ -308,6 +314,9 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
         task = asyncio.current_task()
         assert task is not None  # a coroutine run by asyncio.run is always a task
         handle.append((asyncio.get_running_loop(), task))
+        # The copied context may name the caller's library (anyio sets
+        # sniffio's variable); this loop is asyncio's.
+        sniffio.current_async_library_cvar.set("asyncio")
         started.set()
         return await coroutine
 
