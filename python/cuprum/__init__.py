@@ -61,6 +61,14 @@ from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
+from cuprum.routing import DEVNULL as DEVNULL
+from cuprum.routing import PIPE as PIPE
+from cuprum.routing import STDOUT as STDOUT
+from cuprum.routing import Append as Append
+from cuprum.routing import ErrorTarget as ErrorTarget
+from cuprum.routing import OutputTarget as OutputTarget
+from cuprum.routing import Redirect as Redirect
+from cuprum.routing import StdinSource as StdinSource
 from cuprum.rust import is_rust_available as is_rust_available
 from cuprum.secrets import Secret as Secret
 from cuprum.secrets import redact as redact
@@ -83,16 +91,20 @@ __all__ = [
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
+    "DEVNULL",
     "DOCUMENTATION_PROJECT",
     "DOC_TOOL",
     "ECHO",
     "GIT",
     "LS",
     "PACKAGE_NAME",
+    "PIPE",
     "RSYNC",
+    "STDOUT",
     "TAR",
     "AfterHook",
     "AllowRegistration",
+    "Append",
     "BeforeHook",
     "CommandResult",
     "ConcurrentConfig",
@@ -103,6 +115,7 @@ __all__ = [
     "DuplicateProjectError",
     "EngineError",
     "EnvRegistration",
+    "ErrorTarget",
     "ExecEvent",
     "ExecHook",
     "ExecutionContext",
@@ -111,18 +124,21 @@ __all__ = [
     "HookRegistration",
     "IOOptions",
     "LoggingHookRegistration",
+    "OutputTarget",
     "Pipeline",
     "PipelineResult",
     "Program",
     "ProgramCatalogue",
     "ProgramEntry",
     "ProjectSettings",
+    "Redirect",
     "RunOutputOptions",
     "SafeCmd",
     "SafeCmdBuilder",
     "ScopeConfig",
     "Secret",
     "StdinInput",
+    "StdinSource",
     "TimeoutExpired",
     "UnknownProgramError",
     "after",

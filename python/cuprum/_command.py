@@ -11,8 +11,9 @@ from cuprum.program import Program
 from cuprum.secrets import Secret
 
 if t.TYPE_CHECKING:
-    from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
+    from cuprum._options import ExecutionContext, RunOutputOptions
     from cuprum._results import CommandResult, PipelineResult
+    from cuprum.routing import ErrorTarget, OutputTarget, StdinSource
 
 __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
@@ -119,8 +120,10 @@ class SafeCmd:
         output: None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: None = None,
+        stderr: None = None,
     ) -> CommandResult[str]: ...
     @t.overload
     async def run(
@@ -129,8 +132,10 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> CommandResult: ...
     async def run(
         self,
@@ -138,14 +143,19 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> CommandResult:
         """Run the command and return its :class:`~cuprum.sh.CommandResult`.
 
         An exit code outside :attr:`ok_codes` does not raise unless ``check``
-        is true. See the users' guide for the full order of checks, hooks and
-        events.
+        is true. ``stdin``, ``stdout`` and ``stderr`` route the streams to
+        and from files, descriptors, :data:`~cuprum.DEVNULL` or (stdin) an
+        iterable of bytes; ``stderr=STDOUT`` is ``2>&1``. A redirected stream
+        is not captured (its result field is ``None``). See the users' guide
+        for the full order of checks, hooks and events.
 
         Raises:
             ForbiddenProgramError: the current scope does not allow the program.
@@ -160,7 +170,14 @@ class SafeCmd:
         from cuprum._execution import command_run
 
         run = command_run(
-            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+            self,
+            output=output,
+            timeout=timeout,
+            context=context,
+            stdin=stdin,
+            check=check,
+            stdout=stdout,
+            stderr=stderr,
         )
         return await execute_async(run)
 
@@ -171,8 +188,10 @@ class SafeCmd:
         output: None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: None = None,
+        stderr: None = None,
     ) -> CommandResult[str]: ...
     @t.overload
     def run_sync(
@@ -181,8 +200,10 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> CommandResult: ...
     def run_sync(
         self,
@@ -190,15 +211,24 @@ class SafeCmd:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        stdin: StdinInput | None = None,
+        stdin: StdinSource | None = None,
         check: bool = False,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> CommandResult:
         """Blocking twin of :meth:`run`; waits natively with the GIL released."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import command_run
 
         run = command_run(
-            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+            self,
+            output=output,
+            timeout=timeout,
+            context=context,
+            stdin=stdin,
+            check=check,
+            stdout=stdout,
+            stderr=stderr,
         )
         return execute_sync(run)
 
@@ -232,6 +262,9 @@ class Pipeline:
         check: bool = False,
         capture: None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: None = None,
+        stderr: None = None,
     ) -> PipelineResult[str]: ...
     @t.overload
     async def run(
@@ -243,6 +276,9 @@ class Pipeline:
         check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> PipelineResult: ...
     async def run(
         self,
@@ -253,12 +289,17 @@ class Pipeline:
         check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
         **unexpected: t.Never,
     ) -> PipelineResult:
         """Run every stage, relaying stdout to the next stage's stdin natively.
 
-        ``capture=``/``echo=`` are deprecated spellings of ``output=``. With
-        ``check``, a pipeline that is not ok raises
+        ``capture=``/``echo=`` are deprecated spellings of ``output=``.
+        ``stdin`` feeds the first stage, ``stdout`` takes the last stage's
+        output, ``stderr`` applies to every stage (``STDOUT`` merges each
+        stage's stderr into its own stdout). With ``check``, a pipeline that is not ok raises
         :class:`~cuprum.ExitCodeError` for its failing stage after the after
         hooks ran.
 
@@ -270,7 +311,15 @@ class Pipeline:
 
         flags = _deprecated_flags("Pipeline.run", capture, echo, unexpected)
         run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, check=check, flags=flags
+            self,
+            output=output,
+            timeout=timeout,
+            context=context,
+            check=check,
+            flags=flags,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
         )
         return await execute_async(run)
 
@@ -284,6 +333,9 @@ class Pipeline:
         check: bool = False,
         capture: None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: None = None,
+        stderr: None = None,
     ) -> PipelineResult[str]: ...
     @t.overload
     def run_sync(
@@ -295,6 +347,9 @@ class Pipeline:
         check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
     ) -> PipelineResult: ...
     def run_sync(
         self,
@@ -305,6 +360,9 @@ class Pipeline:
         check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
+        stdin: StdinSource | None = None,
+        stdout: OutputTarget | None = None,
+        stderr: ErrorTarget | None = None,
         **unexpected: t.Never,
     ) -> PipelineResult:
         """Blocking twin of :meth:`run`."""
@@ -313,7 +371,15 @@ class Pipeline:
 
         flags = _deprecated_flags("Pipeline.run_sync", capture, echo, unexpected)
         run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, check=check, flags=flags
+            self,
+            output=output,
+            timeout=timeout,
+            context=context,
+            check=check,
+            flags=flags,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
         )
         return execute_sync(run)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cuprum._aio import Library
     from cuprum._execution import Run
     from cuprum._results import CommandResult, PipelineResult
+    from cuprum.routing import StdinFeed
 
 _R = TypeVar("_R", bound="CommandResult | PipelineResult")
 Events = list[tuple[str, int, Any]]
@@ -48,7 +49,9 @@ def _outcome(handle: _native.Execution) -> _native.Outcome:
 
 
 def _drain_sync(
-    handle: _native.Execution, sink: Callable[[Events], None] | None
+    handle: _native.Execution,
+    sink: Callable[[Events], None] | None,
+    feed: StdinFeed | None = None,
 ) -> _native.Outcome:
     while True:
         events, finished = handle.wait_events(None)
@@ -56,10 +59,16 @@ def _drain_sync(
             sink(events)
         if finished:
             return _outcome(handle)
+        if feed is not None:
+            # A streamed stdin: the next chunk, if the engine asked for one.
+            feed.feed_sync(handle)
 
 
 async def _drain_async(
-    handle: _native.Execution, sink: Callable[[Events], None] | None, library: Library
+    handle: _native.Execution,
+    sink: Callable[[Events], None] | None,
+    library: Library,
+    feed: StdinFeed | None = None,
 ) -> _native.Outcome:
     # Ask for the descriptor before the first look: from then on the engine
     # signals it whenever events wait.
@@ -71,6 +80,9 @@ async def _drain_async(
                 sink(events)
             if finished:
                 break
+            if feed is not None and feed.wanted:
+                await feed.feed_async(handle)
+                continue
             await readable()
     return _outcome(handle)
 
@@ -79,11 +91,14 @@ def _drive_sync(run: Run[_R]) -> _R:
     steps = run.steps()
     handle = next(steps)
     try:
-        outcome = _drain_sync(handle, run.dispatch)
+        outcome = _drain_sync(handle, run.dispatch, run.feed)
     except BaseException:
         _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
         steps.close()
         raise
+    finally:
+        if run.feed is not None:
+            run.feed.close_sync()
     return _finish(steps, outcome)
 
 
@@ -105,13 +120,16 @@ async def _drive_async(run: Run[_R], library: Library) -> _R:
     steps = run.steps()
     handle = next(steps)
     try:
-        outcome = await _drain_async(handle, run.dispatch, library)
+        outcome = await _drain_async(handle, run.dispatch, library, run.feed)
     except BaseException:
         handle.cancel(max(run.ctx.cancel_grace, 0.0))
         # Wait until the run is reaped, even if cancelled again meanwhile.
         await library.shielded(lambda: _drain_async(handle, None, library))
         steps.close()
         raise
+    if run.feed is not None:
+        # A generator the child stopped reading from early is closed now.
+        await run.feed.close_async()
     return _finish(steps, outcome)
 
 

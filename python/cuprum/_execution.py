@@ -32,11 +32,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
-from cuprum import _lifecycle, _native
+from cuprum import _lifecycle, _native, routing
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
 from cuprum._drivers import Events, Steps
-from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
+from cuprum._options import ExecutionContext, RunOutputOptions
 from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
 from cuprum.context import current_context, merge_env_overlays, resolve_env
@@ -84,8 +84,10 @@ class Run(Generic[_T]):
         output: RunOutputOptions | None,
         timeout: float | None,
         context: ExecutionContext | None,
-        stdin: StdinInput | None,
+        stdin: routing.StdinSource | None,
         check: bool = False,
+        stdout: routing.OutputTarget | None = None,
+        stderr: routing.ErrorTarget | None = None,
     ) -> None:
         self.check = check
         self.output = output if output is not None else RunOutputOptions()
@@ -94,7 +96,9 @@ class Run(Generic[_T]):
         for cmd in parts:
             scope.check_allowed(cmd.program)
         _check_codec(self.ctx.encoding, self.ctx.errors)
-        self.payload = _payload(stdin.resolve(self.ctx)) if stdin is not None else None
+        self.routes = routing.routes(stdin, stdout, stderr, self.ctx)
+        self.payload = _payload(self.routes.payload)
+        self.feed = self.routes.feed
         self.timeout = _check_timeout(_first_set(timeout, self.ctx.timeout, scope.timeout))
         self.pipeline = pipeline
         self.before = scope.before_hooks
@@ -225,6 +229,9 @@ class Run(Generic[_T]):
                     self.emit_lines(stage, kind, value)
             elif kind in {"echo_stdout", "echo_stderr"}:
                 self._chunk(stage, index, kind[5:], value)
+            elif kind == "stdin_wanted":
+                if self.feed is not None:
+                    self.feed.wanted = True
             elif kind == "start":
                 stage.pid = value
                 if self.observers:
@@ -266,10 +273,13 @@ class Run(Generic[_T]):
         ctx = self.ctx
         utf8 = is_utf8(ctx.encoding)
         chunks = self.text_lines is not None
-        if self.output.echo:
+        routes = self.routes
+        # A redirected stream goes to the child's target alone: not echoed.
+        if self.output.echo and routes.stdout is None:
             self.echo_out = Echo(
                 ctx.stdout_sink or sys.stdout, ctx.encoding, ctx.errors, allow_fd=not chunks
             )
+        if self.output.echo and routes.stderr is None:
             self.echo_err = Echo(
                 ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors, allow_fd=not chunks
             )
@@ -292,8 +302,12 @@ class Run(Generic[_T]):
             stdin=self.payload,
             stdin_null=self.pipeline,
             capture=self.output.capture,
-            echo_stdout=self.echo_out.native if self.echo_out else events_only,
-            echo_stderr=self.echo_err.native if self.echo_err else events_only,
+            echo_stdout=(
+                self.echo_out.native if self.echo_out else _unless(routes.stdout, events_only)
+            ),
+            echo_stderr=(
+                self.echo_err.native if self.echo_err else _unless(routes.stderr, events_only)
+            ),
             decode_utf8=utf8 and ctx.errors == "replace",
             line_events=self.native_lines,
             timeout=self.timeout,
@@ -301,6 +315,9 @@ class Run(Generic[_T]):
             portable_relay=portable,
             inline=self.inline,
             ok_codes=self._ok_codes(),
+            stdin_from=routes.stdin,
+            stdout_to=routes.stdout,
+            stderr_to=routes.stderr,
         )
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
@@ -318,6 +335,12 @@ class Run(Generic[_T]):
         if self.pipeline:
             # Resolve the relay backend before anything spawns.
             get_stream_backend()
+        if self.inline and self.feed is not None and self.feed.is_async:
+            msg = (
+                "`stdin` is an async iterable: use `await run()`, "
+                "or pass an iterable of bytes to `run_sync()`"
+            )
+            raise TypeError(msg)
         for stage in self.stages:
             if self.observers:
                 self.emit(stage, "plan")
@@ -409,6 +432,11 @@ class Run(Generic[_T]):
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
 
 
+def _unless(route: routing.Route | None, value: int | None) -> int | None:
+    """``value``, unless the stream is redirected."""
+    return None if route is not None else value
+
+
 def _check_timeout(timeout: float | None) -> float | None:
     """``None`` or a real number; NaN is an error, infinity means none."""
     if timeout is None:
@@ -465,8 +493,10 @@ def command_run(
     output: RunOutputOptions | None,
     timeout: float | None,
     context: ExecutionContext | None,
-    stdin: StdinInput | None,
+    stdin: routing.StdinSource | None,
     check: bool = False,
+    stdout: routing.OutputTarget | None = None,
+    stderr: routing.ErrorTarget | None = None,
 ) -> Run[CommandResult]:
     """The run behind ``SafeCmd.run``/``run_sync``."""
     return Run(
@@ -477,6 +507,8 @@ def command_run(
         context=context,
         stdin=stdin,
         check=check,
+        stdout=stdout,
+        stderr=stderr,
     )
 
 
@@ -508,6 +540,9 @@ def pipeline_run(
     context: ExecutionContext | None,
     flags: Mapping[str, bool],
     check: bool = False,
+    stdin: routing.StdinSource | None = None,
+    stdout: routing.OutputTarget | None = None,
+    stderr: routing.ErrorTarget | None = None,
 ) -> Run[PipelineResult]:
     """The run behind ``Pipeline.run``/``run_sync`` (``flags``: the deprecated
     ``capture=``/``echo=`` keywords)."""
@@ -518,6 +553,8 @@ def pipeline_run(
         output=output,
         timeout=timeout,
         context=context,
-        stdin=None,
+        stdin=stdin,
         check=check,
+        stdout=stdout,
+        stderr=stderr,
     )

@@ -23,13 +23,14 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `ProgramNotFound` | `FileNotFoundError(errno, strerror, program)` |
 /// | `PermissionDenied` | `PermissionError(errno, strerror, program)` |
 /// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
+/// | `Redirect` | `OSError(errno, strerror, path)`: Python picks the subclass (`FileNotFoundError`, `IsADirectoryError`, `PermissionError`, …) |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
 /// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
 /// | `ExitStatus`, `TimedOut` | `RuntimeError(message)`: only the engine's checked runs produce them, which the bindings never call (Python checks exit codes itself and raises `ExitCodeError`/`TimeoutExpired`) |
 ///
 /// `strerror` is the OS description without Rust's `" (os error N)"`
-/// suffix. For `ProgramNotFound`, `PermissionDenied` and
-/// `BadWorkingDirectory` the engine's message is the program or directory
+/// suffix. For `ProgramNotFound`, `PermissionDenied`, `BadWorkingDirectory`
+/// and `Redirect` the engine's message is the program or directory
 /// itself and becomes the exception's `filename`; the `errno` defaults to
 /// `ENOENT`, `EACCES` and `ENOENT` when the error carries none.
 pub(crate) fn to_py_err(err: Error) -> PyErr {
@@ -46,6 +47,7 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
         ErrorKind::BadWorkingDirectory => {
             PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
         }
+        ErrorKind::Redirect => PyOSError::new_err(os_args_with_name(&err, libc::ENOENT)),
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
         ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
         ErrorKind::ExitStatus | ErrorKind::TimedOut => {

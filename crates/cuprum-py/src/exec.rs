@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cuprum::exec::{
     Captured, Decode, Echo, Event, EventKind, ExecSpec, Execution as EngineExecution, Output,
-    RelayMethod, Stdin, StdinOp, Stream,
+    Redirect, RelayMethod, Stdin, StdinOp, Stream,
 };
 use cuprum::Command;
 use pyo3::exceptions::PyValueError;
@@ -68,13 +68,72 @@ impl From<FsBytes> for OsString {
     }
 }
 
-fn lend(data: &Bound<'_, PyBytes>) -> Stdin {
+fn lent(data: &Bound<'_, PyBytes>) -> std::sync::Arc<LentBytes> {
     let bytes = data.as_bytes();
-    Stdin::Shared(std::sync::Arc::new(LentBytes {
+    std::sync::Arc::new(LentBytes {
         ptr: bytes.as_ptr(),
         len: bytes.len(),
         _owner: data.clone().unbind(),
-    }))
+    })
+}
+
+fn lend(data: &Bound<'_, PyBytes>) -> Stdin {
+    Stdin::Shared(lent(data))
+}
+
+/// A stream's route as the Python package spells it: `(kind, value)`.
+type RouteArg<'py> = (String, Option<Bound<'py, PyAny>>);
+
+/// What a `(kind, value)` route asks of the engine.
+enum Route {
+    Redirect(Redirect),
+    /// Chunks fed on request (stdin only).
+    Stream,
+    /// `2>&1` (stderr only).
+    Merge,
+}
+
+fn route(stream: &str, (kind, value): RouteArg<'_>) -> PyResult<Route> {
+    let path = |value: Option<Bound<'_, PyAny>>| -> PyResult<std::path::PathBuf> {
+        let FsBytes(path) = value
+            .ok_or_else(|| PyValueError::new_err(format!("`{stream}` {kind} needs a path")))?
+            .extract()?;
+        Ok(path.into())
+    };
+    Ok(match (kind.as_str(), stream) {
+        ("path", _) => Route::Redirect(Redirect::Path(path(value)?)),
+        ("append", "stdout" | "stderr") => Route::Redirect(Redirect::Append(path(value)?)),
+        ("null", _) => Route::Redirect(Redirect::Null),
+        ("stream", "stdin") => Route::Stream,
+        ("stdout", "stderr") => Route::Merge,
+        ("fd", _) => {
+            let fd: i32 = value
+                .ok_or_else(|| PyValueError::new_err(format!("`{stream}` fd needs a descriptor")))?
+                .extract()?;
+            if fd < 0 {
+                return Err(PyValueError::new_err(format!(
+                    "`{stream}` descriptor {fd} is negative"
+                )));
+            }
+            // SAFETY: the caller keeps `fd` open for the duration of this
+            // call; the engine keeps a duplicate (close-on-exec).
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            let owned = borrowed.try_clone_to_owned().map_err(|err| {
+                let text = err.to_string();
+                let strerror = cuprum::Error::io(err, "").os_description().unwrap_or(text);
+                pyo3::exceptions::PyOSError::new_err((
+                    libc::EBADF,
+                    format!("`{stream}` descriptor {fd} cannot be used: {strerror}"),
+                ))
+            })?;
+            Route::Redirect(Redirect::File(owned))
+        }
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "`{stream}` cannot be routed to {kind:?}"
+            )))
+        }
+    })
 }
 
 /// `echo_*` value asking for echoed chunks as events instead of a descriptor.
@@ -117,7 +176,7 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
-    ok_codes=None
+    ok_codes=None, stdin_from=None, stdout_to=None, stderr_to=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -144,6 +203,9 @@ pub(crate) fn spawn<'py>(
     portable_relay: bool,
     inline: bool,
     ok_codes: Option<Vec<Vec<i32>>>,
+    stdin_from: Option<RouteArg<'py>>,
+    stdout_to: Option<RouteArg<'py>>,
+    stderr_to: Option<RouteArg<'py>>,
 ) -> PyResult<Execution> {
     guarded(|| {
         if shutting_down() {
@@ -176,7 +238,7 @@ pub(crate) fn spawn<'py>(
             (None, true) => Stdin::Null,
             (None, false) => Stdin::Inherit,
         };
-        let spec = ExecSpec::stages(commands)
+        let mut spec = ExecSpec::stages(commands)
             .env(env)
             .cwd(cwd.map(|c| c.0.into()))
             .stdin(stdin)
@@ -187,7 +249,23 @@ pub(crate) fn spawn<'py>(
             .stderr(Output {
                 capture,
                 echo: echo(echo_stderr)?,
-            })
+            });
+        spec = match stdin_from.map(|r| route("stdin", r)).transpose()? {
+            None => spec,
+            Some(Route::Redirect(redirect)) => spec.stdin_redirect(redirect),
+            Some(Route::Stream) => spec.stdin(Stdin::Stream),
+            Some(Route::Merge) => unreachable!("`route` merges stderr only"),
+        };
+        spec = match stdout_to.map(|r| route("stdout", r)).transpose()? {
+            Some(Route::Redirect(redirect)) => spec.stdout_redirect(redirect),
+            _ => spec,
+        };
+        spec = match stderr_to.map(|r| route("stderr", r)).transpose()? {
+            None | Some(Route::Stream) => spec,
+            Some(Route::Redirect(redirect)) => spec.stderr_redirect(redirect),
+            Some(Route::Merge) => spec.stderr_to_stdout(),
+        };
+        let spec = spec
             .decode(if decode_utf8 {
                 Decode::Utf8Lossy
             } else {
@@ -249,6 +327,10 @@ fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTupl
     let (kind, value): (Bound<'py, PyString>, Bound<'py, PyAny>) = match event.kind {
         EventKind::Start { pid } => (intern!(py, "start").clone(), pid.into_bound_py_any(py)?),
         EventKind::Stdin { bytes } => (intern!(py, "stdin").clone(), bytes.into_bound_py_any(py)?),
+        EventKind::StdinWanted => (
+            intern!(py, "stdin_wanted").clone(),
+            py.None().into_bound(py),
+        ),
         EventKind::StdinError { op, error } => {
             let op = match op {
                 StdinOp::Write => "write",
@@ -403,6 +485,15 @@ impl Execution {
             py.detach(|| drop(taken));
             Ok(())
         })
+    }
+
+    /// Answers a `stdin_wanted` event: the next chunk of a streamed stdin
+    /// (borrowed, never copied), or `None` to end it.
+    fn feed_stdin(&self, chunk: Option<Bound<'_, PyBytes>>) -> PyResult<()> {
+        let chunk = chunk.map(|data| lent(&data) as std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>);
+        // A closed handle belongs to a finished run: the chunk is not wanted.
+        let _ = self.with(|e| e.feed_stdin(chunk));
+        Ok(())
     }
 
     /// Terminates every live stage: SIGTERM, then SIGKILL after `grace`

@@ -46,6 +46,10 @@ pub enum ErrorKind {
     /// A checked run ([`ExecSpec::run`](crate::exec::ExecSpec::run)): the
     /// deadline passed and the stages were terminated.
     TimedOut,
+    /// A file named for a standard stream
+    /// ([`Redirect`](crate::exec::Redirect)) could not be opened; the
+    /// message is the path and [`Error::raw_os_error`] holds the `errno`.
+    Redirect,
 }
 
 /// The engine's error: a [`ErrorKind`], a message with context, and the

@@ -41,9 +41,14 @@ pub enum EventKind {
     },
     /// The whole stdin payload was written and the pipe closed.
     Stdin {
-        /// The payload length.
+        /// The payload length (for a streamed stdin, the sum of its chunks).
         bytes: usize,
     },
+    /// A streamed stdin ([`Stdin::Stream`](crate::exec::Stdin::Stream)) has
+    /// written its last chunk and wants the next one: hand it to
+    /// [`Execution::feed_stdin`](crate::exec::Execution::feed_stdin). At
+    /// most one such request is outstanding at a time.
+    StdinWanted,
     /// Feeding stdin failed (for example the child exited without reading).
     /// The run goes on.
     StdinError {

@@ -44,6 +44,7 @@ mod fault;
 mod notify;
 mod outcome;
 mod reactor;
+mod redirect;
 mod relay;
 mod shared;
 mod spawn;
@@ -60,6 +61,7 @@ use std::time::{Duration, Instant};
 
 pub use event::{Event, EventKind, StdinOp, Stream};
 pub use outcome::{Captured, Outcome, StageOutcome};
+pub use redirect::Redirect;
 pub use shared::Batch;
 pub use spec::{Decode, Echo, ExecSpec, Output, RelayMethod, Stdin};
 
@@ -338,6 +340,48 @@ impl Execution {
     /// ```
     pub fn cancel(&self, grace: Duration) {
         self.shared.request_cancel(grace);
+    }
+
+    /// Answers an [`EventKind::StdinWanted`] of a run whose stdin is
+    /// [`Stdin::Stream`]: `Some(chunk)` is written next (the buffer is
+    /// borrowed, never copied), `None` ends the input (the pipe is closed).
+    /// The run holds one chunk at a time; a chunk fed after the feed
+    /// stopped (the child closed its stdin, the run was cancelled) is
+    /// dropped.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cuprum::Command;
+    /// use cuprum::exec::{EventKind, ExecSpec, Output, Stdin};
+    ///
+    /// let run = ExecSpec::command(Command::new("cat"))
+    ///     .stdin(Stdin::Stream)
+    ///     .stdout(Output::capture())
+    ///     .spawn()?;
+    /// let mut chunks = vec![b"one ".to_vec(), b"two".to_vec()].into_iter();
+    /// loop {
+    ///     let batch = run.wait_events(None);
+    ///     for event in &batch.events {
+    ///         if matches!(event.kind, EventKind::StdinWanted) {
+    ///             let next = chunks.next().map(|c| Arc::new(c) as Arc<dyn AsRef<[u8]> + Send + Sync>);
+    ///             run.feed_stdin(next);
+    ///         }
+    ///     }
+    ///     if batch.finished {
+    ///         break;
+    ///     }
+    /// }
+    /// let outcome = run.take_outcome().unwrap();
+    /// assert_eq!(outcome.stages[0].stdout.as_ref().unwrap().as_text(), Some("one two"));
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    pub fn feed_stdin(&self, chunk: Option<Arc<dyn AsRef<[u8]> + Send + Sync>>) {
+        self.shared.feed_stdin(match chunk {
+            Some(data) => streams::Chunk::Data(data),
+            None => streams::Chunk::End,
+        });
     }
 
     /// Whether the outcome has been published.

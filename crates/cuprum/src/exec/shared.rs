@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::event::Event;
 use super::notify::Notifier;
 use super::outcome::Outcome;
+use super::streams::Chunk;
 
 /// A batch of events taken from an execution.
 #[derive(Debug, Default)]
@@ -44,6 +45,9 @@ pub(crate) struct Shared {
     cancel: Mutex<Option<Instant>>,
     /// Every stage's pid, once the stages are running.
     pids: Mutex<Vec<u32>>,
+    /// The caller's answer to the last `StdinWanted`, until the supervisor
+    /// takes it.
+    stdin: Mutex<Option<Chunk>>,
 }
 
 impl Shared {
@@ -56,6 +60,7 @@ impl Shared {
             control: Notifier::new()?,
             cancel: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
+            stdin: Mutex::new(None),
         }))
     }
 
@@ -147,6 +152,20 @@ impl Shared {
             drop(cancel);
             self.control.set();
         }
+    }
+
+    /// Hands the next chunk of a streamed stdin to the supervisor and wakes
+    /// it.
+    pub(crate) fn feed_stdin(&self, chunk: Chunk) {
+        *self.stdin.lock().unwrap_or_else(PoisonError::into_inner) = Some(chunk);
+        self.control.set();
+    }
+
+    pub(crate) fn take_stdin(&self) -> Option<Chunk> {
+        self.stdin
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     pub(crate) fn cancel_requested(&self) -> Option<Instant> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::redirect::Redirect;
 use crate::command::{Command, Pipeline};
 
 /// Where the first stage's stdin comes from.
@@ -22,6 +23,12 @@ pub enum Stdin {
     /// A pipe fed from a shared buffer, which is borrowed, never copied
     /// (the Python bindings lend a `bytes` object this way).
     Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
+    /// A pipe fed chunk by chunk with backpressure: the run asks for each
+    /// chunk with an [`EventKind::StdinWanted`](crate::exec::EventKind)
+    /// event once the previous one is written, and the caller answers with
+    /// [`Execution::feed_stdin`](crate::exec::Execution::feed_stdin)
+    /// (`None` ends the input). Only one chunk is held at a time.
+    Stream,
 }
 
 impl std::fmt::Debug for Stdin {
@@ -31,6 +38,7 @@ impl std::fmt::Debug for Stdin {
             Self::Null => f.write_str("Null"),
             Self::Bytes(data) => write!(f, "Bytes({} bytes)", data.len()),
             Self::Shared(data) => write!(f, "Shared({} bytes)", (**data).as_ref().len()),
+            Self::Stream => f.write_str("Stream"),
         }
     }
 }
@@ -138,6 +146,10 @@ pub struct ExecSpec {
     pub(crate) stdin: Stdin,
     pub(crate) stdout: Output,
     pub(crate) stderr: Output,
+    pub(crate) stdin_redirect: Option<Redirect>,
+    pub(crate) stdout_redirect: Option<Redirect>,
+    pub(crate) stderr_redirect: Option<Redirect>,
+    pub(crate) stderr_to_stdout: bool,
     pub(crate) decode: Decode,
     pub(crate) line_events: bool,
     pub(crate) timeout: Option<Duration>,
@@ -154,6 +166,10 @@ impl ExecSpec {
             stdin,
             stdout: Output::discard(),
             stderr: Output::discard(),
+            stdin_redirect: None,
+            stdout_redirect: None,
+            stderr_redirect: None,
+            stderr_to_stdout: false,
             decode: Decode::Utf8Lossy,
             line_events: false,
             timeout: None,
@@ -215,24 +231,32 @@ impl ExecSpec {
         self
     }
 
-    /// The first stage's stdin.
+    /// The first stage's stdin (replacing any earlier
+    /// [`stdin_redirect`](Self::stdin_redirect)).
     #[must_use]
     pub fn stdin(mut self, stdin: Stdin) -> Self {
         self.stdin = stdin;
+        self.stdin_redirect = None;
         self
     }
 
-    /// The final stage's stdout.
+    /// The final stage's stdout (replacing any earlier
+    /// [`stdout_redirect`](Self::stdout_redirect)).
     #[must_use]
     pub fn stdout(mut self, output: Output) -> Self {
         self.stdout = output;
+        self.stdout_redirect = None;
         self
     }
 
-    /// Every stage's stderr.
+    /// Every stage's stderr (replacing any earlier
+    /// [`stderr_redirect`](Self::stderr_redirect) or
+    /// [`stderr_to_stdout`](Self::stderr_to_stdout)).
     #[must_use]
     pub fn stderr(mut self, output: Output) -> Self {
         self.stderr = output;
+        self.stderr_redirect = None;
+        self.stderr_to_stdout = false;
         self
     }
 

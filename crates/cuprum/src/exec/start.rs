@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::echo::EchoSink;
 use super::event::{Event, EventKind, Stream};
+use super::redirect::Routes;
 use super::relay::Relay;
 use super::shared::Shared;
 use super::spawn::{self, Slot};
@@ -93,6 +94,9 @@ pub(crate) fn validate(spec: &ExecSpec) -> Result<()> {
 /// stages down, with the spawn error as its outcome's error.
 pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervisor> {
     validate(&spec)?;
+    // Files named for the standard streams are opened before anything is
+    // spawned; the engine's copies close when this function returns.
+    let routes = Routes::open(&mut spec)?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
@@ -125,10 +129,11 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
     for (index, command) in spec.stages.iter().enumerate() {
         let built = (|| -> Result<StageProc> {
             let stdin = if index == 0 {
-                match &spec.stdin {
-                    Stdin::Inherit => Slot::Inherit,
-                    Stdin::Null => Slot::Null,
-                    Stdin::Bytes(_) | Stdin::Shared(_) => {
+                match (routes.stdin()?, &spec.stdin) {
+                    (Some(slot), _) => slot,
+                    (None, Stdin::Inherit) => Slot::Inherit,
+                    (None, Stdin::Null) => Slot::Null,
+                    (None, Stdin::Bytes(_) | Stdin::Shared(_) | Stdin::Stream) => {
                         let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
                         sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
                         sys::set_nonblocking(write.as_fd())
@@ -137,6 +142,9 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                             fd: write,
                             data: payload.take().unwrap_or_else(|| Arc::new(Vec::new())),
                             written: 0,
+                            before: 0,
+                            streamed: matches!(spec.stdin, Stdin::Stream),
+                            asked: false,
                         });
                         Slot::Fd(read)
                     }
@@ -155,6 +163,8 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 sys::grow_pipe(read.as_fd(), PIPE_BUFFER);
                 upstream = Some(read);
                 Slot::Fd(write)
+            } else if let Some(slot) = routes.stdout()? {
+                slot
             } else {
                 let (slot, read) = output_slot(&spec.stdout)?;
                 if let Some(read) = read {
@@ -168,16 +178,22 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 }
                 slot
             };
-            let (stderr, err_read) = output_slot(&spec.stderr)?;
-            if let Some(read) = err_read {
-                readers.push(reader(
-                    read,
-                    index,
-                    Stream::Stderr,
-                    &spec.stderr,
-                    spec.line_events,
-                )?);
-            }
+            let stderr = match routes.stderr(&stdout)? {
+                Some(slot) => slot,
+                None => {
+                    let (slot, err_read) = output_slot(&spec.stderr)?;
+                    if let Some(read) = err_read {
+                        readers.push(reader(
+                            read,
+                            index,
+                            Stream::Stderr,
+                            &spec.stderr,
+                            spec.line_events,
+                        )?);
+                    }
+                    slot
+                }
+            };
             let started = Instant::now();
             let child = spawn::spawn(
                 command,

@@ -44,10 +44,26 @@ pub(crate) struct Reader {
 
 /// The stdin payload still to write. The payload is shared, never copied:
 /// the caller's buffer is borrowed for as long as the feed lasts.
+///
+/// A streamed feed ([`Stdin::Stream`](super::Stdin::Stream)) holds one chunk
+/// at a time: once it is written, the feeder asks for the next with one
+/// [`EventKind::StdinWanted`] and waits; `None` from the caller ends it.
 pub(crate) struct Feeder {
     pub(crate) fd: OwnedFd,
     pub(crate) data: Arc<dyn AsRef<[u8]> + Send + Sync>,
     pub(crate) written: usize,
+    /// Bytes of earlier chunks, for the final byte count.
+    pub(crate) before: usize,
+    /// More chunks may follow (a streamed feed not yet ended).
+    pub(crate) streamed: bool,
+    /// A [`EventKind::StdinWanted`] is out and unanswered.
+    pub(crate) asked: bool,
+}
+
+/// The next piece of a streamed stdin.
+pub(crate) enum Chunk {
+    Data(Arc<dyn AsRef<[u8]> + Send + Sync>),
+    End,
 }
 
 impl Reader {
@@ -233,10 +249,45 @@ impl Feeder {
         false
     }
 
+    /// Whether the current chunk still has bytes to write.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.written < (*self.data).as_ref().len()
+    }
+
+    /// After the current chunk: asks for the next one (once), or reports
+    /// that the feed is over. Returns `true` when the pipe is to be closed.
+    pub(crate) fn drained(&mut self, events: &mut Vec<Event>) -> bool {
+        if !self.streamed {
+            return true;
+        }
+        if !self.asked {
+            self.asked = true;
+            events.push(Event {
+                stage: 0,
+                kind: EventKind::StdinWanted,
+            });
+        }
+        false
+    }
+
+    /// Takes the caller's answer to a [`EventKind::StdinWanted`].
+    pub(crate) fn refill(&mut self, chunk: Chunk) {
+        self.asked = false;
+        self.before += self.written;
+        self.written = 0;
+        match chunk {
+            Chunk::Data(data) => self.data = data,
+            Chunk::End => {
+                self.streamed = false;
+                self.data = Arc::new(Vec::new());
+            }
+        }
+    }
+
     /// Closes the pipe after a complete feed, reporting the byte count (or
     /// the close error).
     pub(crate) fn close(self, events: &mut Vec<Event>) {
-        let bytes = self.written;
+        let bytes = self.before + self.written;
         let raw = self.fd.into_raw_fd();
         // SAFETY: `raw` came from an OwnedFd we just gave up, so it is open
         // and closed exactly once here.
@@ -249,11 +300,12 @@ impl Feeder {
             });
         }
     }
+}
 
-    /// Whether every byte has been written.
-    pub(crate) fn is_complete(&self) -> bool {
-        self.written >= (*self.data).as_ref().len()
-    }
+/// The reader of a streamed stdin went away while the feeder waited for the
+/// next chunk: reported like a write into a closed pipe.
+pub(crate) fn stdin_gone() -> Event {
+    stdin_failed(StdinOp::Write, io::Error::from_raw_os_error(libc::EPIPE))
 }
 
 fn stdin_failed(op: StdinOp, error: io::Error) -> Event {

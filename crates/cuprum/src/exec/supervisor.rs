@@ -249,7 +249,14 @@ impl Supervisor {
             }
         }
         if let Some(feeder) = &self.feeder {
-            push(feeder.fd.as_raw_fd(), false, true, Slot::Feeder);
+            // Between chunks of a streamed stdin it is watched for errors
+            // only: a reader that goes away ends the feed at once.
+            push(
+                feeder.fd.as_raw_fd(),
+                false,
+                feeder.wants_write(),
+                Slot::Feeder,
+            );
         }
         for (index, relay) in self.relays.iter().enumerate() {
             let (from, to) = relay.ends();
@@ -299,7 +306,14 @@ impl Supervisor {
                     }
                 }
                 Slot::Sink(index) => self.readers[index].sink_ready(),
-                Slot::Feeder => self.feed_stdin(),
+                Slot::Feeder => {
+                    if flags.error && self.feeder.as_ref().is_some_and(|f| !f.wants_write()) {
+                        self.feeder = None;
+                        self.events.push(streams::stdin_gone());
+                    } else {
+                        self.feed_stdin();
+                    }
+                }
                 Slot::RelayFrom(index) => self.advance_relay(index),
                 Slot::RelayTo(index) => {
                     if flags.error && self.relays[index].wait() == Wait::Read {
@@ -358,6 +372,7 @@ impl Supervisor {
         if self.killed && self.stages.iter().all(|s| !s.running()) {
             self.abandon_io();
         }
+        self.refill_stdin();
         self.flush_events();
         if !self.finished() {
             return false;
@@ -410,11 +425,29 @@ impl Supervisor {
         let failed = feeder.feed(&mut self.events);
         if failed {
             self.feeder = None;
-        } else if feeder.is_complete() {
+        } else if !feeder.wants_write() && feeder.drained(&mut self.events) {
             if let Some(feeder) = self.feeder.take() {
                 feeder.close(&mut self.events);
             }
         }
+    }
+
+    /// A feeder between chunks takes the caller's next chunk (a streamed
+    /// stdin), or asks for it, or closes once the input is over.
+    fn refill_stdin(&mut self) {
+        let Some(feeder) = self.feeder.as_mut() else {
+            return;
+        };
+        if feeder.wants_write() {
+            return;
+        }
+        if feeder.asked {
+            match self.shared.take_stdin() {
+                Some(chunk) => feeder.refill(chunk),
+                None => return,
+            }
+        }
+        self.feed_stdin();
     }
 
     fn check_exit(&mut self, index: usize) {
@@ -501,6 +534,8 @@ impl Supervisor {
         self.readers.clear();
         self.relays.clear();
         self.feeder = None;
+        // A chunk fed after the feed stopped is released with the run.
+        drop(self.shared.take_stdin());
         for stage in &mut self.stages {
             stage.pidfd = None;
         }
