@@ -189,6 +189,13 @@ impl Supervisor {
         if self.tick(now) {
             return Ok(true);
         }
+        // Events the round's bookkeeping published (a streamed stdin asking
+        // for its next chunk) go to the waiting caller first.
+        let max_wait = if self.shared.has_pending() {
+            Some(Duration::ZERO)
+        } else {
+            max_wait
+        };
         let mut interests = std::mem::take(&mut self.interests);
         interests.clear();
         self.interests_into(&mut interests);
