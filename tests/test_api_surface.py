@@ -78,6 +78,15 @@ TOP_LEVEL = {
     "ExitCodeError",
     "Secret",
     "redact",
+    # beyond.md §15
+    "DEVNULL",
+    "STDOUT",
+    "PIPE",
+    "Append",
+    "Redirect",
+    "StdinSource",
+    "OutputTarget",
+    "ErrorTarget",
 }
 
 SH = {
@@ -180,6 +189,16 @@ HOMES = {
     ),
     "cuprum.rust": ("is_rust_available",),
     "cuprum.secrets": ("Secret", "redact"),
+    "cuprum.routing": (
+        "DEVNULL",
+        "STDOUT",
+        "PIPE",
+        "Append",
+        "Redirect",
+        "StdinSource",
+        "OutputTarget",
+        "ErrorTarget",
+    ),
 }
 
 
@@ -303,6 +322,18 @@ def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
     assert secrets.MASK == "***"
 
 
+def test_routing_module_exports_the_constants_append_and_the_target_types() -> None:
+    routing = importlib.import_module("cuprum.routing")
+    assert set(routing.__all__) == {*HOMES["cuprum.routing"], "HasFileno"}
+    assert [repr(c) for c in (cuprum.DEVNULL, cuprum.STDOUT, cuprum.PIPE)] == [
+        "cuprum.DEVNULL",
+        "cuprum.STDOUT",
+        "cuprum.PIPE",
+    ]
+    assert len({cuprum.DEVNULL, cuprum.STDOUT, cuprum.PIPE}) == 3
+    assert cuprum.Append("log.txt") == cuprum.Append("log.txt")
+
+
 def test_adapters_package_exports_nothing() -> None:
     adapters = importlib.import_module("cuprum.adapters")
     assert list(adapters.__all__) == []
@@ -330,6 +361,7 @@ def test_adapters_package_exports_nothing() -> None:
         "cuprum.adapters.tracing_memory",
         "cuprum.exceptions",
         "cuprum.secrets",
+        "cuprum.routing",
     ],
 )
 def test_module_all_names_resolve(module_name: str) -> None:

@@ -271,9 +271,11 @@ def test_a_file_that_cannot_be_opened_fails_before_anything_runs(
 ) -> None:
     phases: list[str] = []
     missing = tmp_path / "no" / "such" / "dir" / "out.txt"
-    with observe(lambda event: phases.append(event.phase)):
-        with pytest.raises(FileNotFoundError) as caught:
-            runner(fx("echo", "x"), stdout=missing)
+    with (
+        observe(lambda event: phases.append(event.phase)),
+        pytest.raises(FileNotFoundError) as caught,
+    ):
+        runner(fx("echo", "x"), stdout=missing)
     assert caught.value.filename == str(missing)
     assert "start" not in phases
     with pytest.raises(IsADirectoryError):

@@ -29,6 +29,14 @@ maybe = ls().run_sync(output=RunOutputOptions(capture=False))
 maybe.stdout.splitlines()  # rejected: output= may turn capture off
 ls().run_sync().stdout.splitlines()
 ExecutionContext(stdout_sink=b"")  # rejected: a sink is a stream, not bytes
+from pathlib import Path
+from cuprum import DEVNULL, STDOUT
+ls().run_sync(stdin="text")  # rejected: a bare str is not stdin
+ls().run_sync(stdin=b"data")  # rejected: bare bytes are not stdin
+ls().run_sync(stdout="out.txt")  # rejected: a str is not a path
+ls().run_sync(stdout=STDOUT)  # rejected: STDOUT is for stderr
+ls().run_sync(stdout=Path("out.txt")).stdout.splitlines()  # rejected: not captured
+ls().run_sync(stderr=DEVNULL).stdout.splitlines()  # rejected: may not be captured
 """
 
 

@@ -20,12 +20,12 @@ the whole story.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
-import io
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 
 from cuprum._options import ExecutionContext, StdinInput
 
@@ -59,9 +59,9 @@ class Redirect(enum.Enum):
         return f"cuprum.{self.name}"
 
 
-DEVNULL = Redirect.DEVNULL
-STDOUT = Redirect.STDOUT
-PIPE = Redirect.PIPE
+DEVNULL: Final = Redirect.DEVNULL
+STDOUT: Final = Redirect.STDOUT
+PIPE: Final = Redirect.PIPE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,8 +72,9 @@ class Append:
     path: str | os.PathLike[str]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.path, str | os.PathLike):
-            msg = f"Append() needs a path (str or os.PathLike), got {type(self.path).__name__}"
+        path: object = self.path
+        if not isinstance(path, str | os.PathLike):
+            msg = f"Append() needs a path (str or os.PathLike), got {type(path).__name__}"
             raise TypeError(msg)
 
 
@@ -251,10 +252,8 @@ def _flush(target: object) -> None:
     before the run comes before the child's output."""
     flush = getattr(target, "flush", None)
     if callable(flush):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             flush()
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
 
 
 class StdinFeed:

@@ -10,7 +10,7 @@ import asyncio
 import io
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 
 import cuprum
@@ -18,15 +18,20 @@ from cuprum import (
     COREUTILS,
     COREUTILS_PROJECT,
     DEFAULT_CATALOGUE,
+    DEVNULL,
     ECHO,
     LS,
+    PIPE,
+    STDOUT,
     AfterHook,
+    Append,
     BeforeHook,
     CommandResult,
     ConcurrentConfig,
     ConcurrentResult,
     CuprumContext,
     EnvRegistration,
+    ErrorTarget,
     ExecEvent,
     ExecHook,
     ExecutionContext,
@@ -34,18 +39,21 @@ from cuprum import (
     ForbiddenProgramError,
     HookRegistration,
     LoggingHookRegistration,
+    OutputTarget,
     Pipeline,
     PipelineResult,
     Program,
     ProgramCatalogue,
     ProgramEntry,
     ProjectSettings,
+    Redirect,
     RunOutputOptions,
     SafeCmd,
     SafeCmdBuilder,
     ScopeConfig,
     Secret,
     StdinInput,
+    StdinSource,
     TimeoutExpired,
     UnknownProgramError,
     after,
@@ -350,6 +358,35 @@ async def exit_codes_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
         stderr: str | None = error.stderr
         use(code, failed, stderr)
     use(codes, accepted, awaited, piped, awaited_pipe, built)
+
+
+async def routing_usage(cmd: SafeCmd, pipeline: Pipeline, log: Path) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"data"
+
+    async def achunks() -> AsyncIterator[bytes]:
+        yield b"data"
+
+    with log.open("ab") as handle:
+        to_file: CommandResult = cmd.run_sync(stdout=log, stderr=STDOUT)
+        appended: CommandResult = await cmd.run(stdout=Append(log), stderr=Append(str(log)))
+        by_fd: CommandResult = cmd.run_sync(stdin=0, stdout=handle.fileno(), stderr=handle)
+        quiet: CommandResult = cmd.run_sync(stdout=DEVNULL, stderr=DEVNULL, check=True)
+        from_file: CommandResult[str] = cmd.run_sync(stdin=log)
+        streamed: CommandResult[str] = cmd.run_sync(stdin=chunks())
+        awaited: CommandResult[str] = await cmd.run(stdin=achunks(), timeout=5.0)
+        nothing: CommandResult[str] = await cmd.run(stdin=DEVNULL)
+        text: str = streamed.stdout
+        maybe: str | None = to_file.stdout
+        piped: PipelineResult = pipeline.run_sync(stdin=log, stdout=log, stderr=STDOUT)
+        piped_text: PipelineResult[str] = await pipeline.run(stdin=[b"a", b"b"])
+        data: PipelineResult[str] = pipeline.run_sync(stdin=StdinInput(text="x"))
+    source: StdinSource = log
+    target: OutputTarget = Append(log)
+    error_target: ErrorTarget = STDOUT
+    special: Redirect = PIPE
+    use(appended, by_fd, quiet, from_file, awaited, nothing, text, maybe, piped)
+    use(piped_text, data, source, target, error_target, special)
 
 
 def print_event(event: ExecEvent) -> None:
