@@ -32,7 +32,8 @@ from cuprum import (
     observe,
 )
 from cuprum.sh import make
-from helpers import assert_no_children, open_fds, sh_cmd
+from flavours import ALL, Flavour, flavour_ids
+from helpers import assert_no_children, fixture_cmd, open_fds, sh_cmd
 
 
 def _single(program: Path) -> SafeCmd:
@@ -375,3 +376,39 @@ def test_run_sync_from_a_thread_with_a_running_loop_streams_stdin(fx: SafeCmdBui
         return fx("count").run_sync(stdin=iter([b"ab"] * 3)).stdout
 
     assert asyncio.run(main()) == "6\n"
+
+
+# --- every async library -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", flavour_ids(ALL))
+def test_routes_under_every_async_library(flavour: Flavour, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for index in range(20):
+            await flavour.sleep(0)
+            yield b"%d\n" % index
+
+    async def main() -> tuple[Any, Any]:
+        streamed = await (fixture_cmd("cat") | fixture_cmd("count")).run(stdin=chunks())
+        routed = await sh_cmd("echo a; echo b >&2").run(stdout=out, stderr=STDOUT)
+        return streamed, routed
+
+    streamed, routed = flavour.run(main)
+    expected = sum(len(b"%d\n" % index) for index in range(20))
+    assert streamed.stdout == f"{expected}\n"
+    assert routed.stdout is None
+    assert out.read_text() == "a\nb\n"
+    assert_no_children()
+
+
+def test_a_timeout_reports_no_partial_output_for_a_redirected_stream(
+    fx: SafeCmdBuilder, runner: Run, tmp_path: Path
+) -> None:
+    with pytest.raises(TimeoutExpired) as caught:
+        runner(fx("sleep", 30), stdout=tmp_path / "out.txt", stderr=DEVNULL, timeout=0.2)
+    assert (caught.value.output, caught.value.stderr) == (None, None)
+    with pytest.raises(TimeoutExpired) as captured:
+        runner(fx("sleep", 30), stderr=DEVNULL, timeout=0.2)
+    assert (captured.value.output, captured.value.stderr) == ("", None)

@@ -425,8 +425,9 @@ class Run(Generic[_T]):
             stderr = results[0].stderr if self.capture else None
             if self.observers:
                 self._emit_exit(self.stages[0], outcome.stages[0])
-        output = (results[-1].stdout or "") if self.capture else None
-        if self.capture and stderr is None:
+        # A redirected stream has no partial output to report: None.
+        output = (results[-1].stdout or "") if self.capture and not self.routes.stdout else None
+        if self.capture and stderr is None and not self.routes.stderr:
             stderr = ""
         error = TimeoutExpired(cmd=cmd, timeout=self.timeout, output=output, stderr=stderr)
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
