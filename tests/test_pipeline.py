@@ -214,12 +214,12 @@ def test_flags_with_output_is_an_error(fx: SafeCmdBuilder) -> None:
 
 
 def test_unknown_keywords_are_rejected_sorted(fx: SafeCmdBuilder) -> None:
-    """§11.17 (second half); pipelines take no stdin either."""
+    """§11.17 (second half). (``stdin=`` is a keyword since beyond.md §15.)"""
     pipeline = fx("echo") | fx("cat")
     with pytest.raises(TypeError, match="unexpected keyword arguments: captuer"):
         pipeline.run_sync(captuer=True)
-    with pytest.raises(TypeError, match="unexpected keyword arguments: stdin, zeta"):
-        pipeline.run_sync(zeta=True, stdin=True)
+    with pytest.raises(TypeError, match="unexpected keyword arguments: input, zeta"):
+        pipeline.run_sync(zeta=True, input=True)
 
 
 # --- relays and backends -----------------------------------------------------------------

@@ -44,6 +44,24 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 //!
+//! Route a stream to or from a file: the child gets the file itself, no byte
+//! passes through the engine ([`exec::Redirect`], `stdin_path`,
+//! `stdout_path`, `stdout_append`, `stderr_to_stdout`, …):
+//!
+//! ```
+//! use cuprum::Command;
+//! use cuprum::exec::ExecSpec;
+//!
+//! let path = std::env::temp_dir().join(format!("cuprum-guide-{}", std::process::id()));
+//! ExecSpec::command(Command::new("sh").args(["-c", "echo out; echo err >&2"]))
+//!     .stdout_path(&path)
+//!     .stderr_to_stdout()
+//!     .run()?;
+//! assert_eq!(std::fs::read_to_string(&path).unwrap(), "out\nerr\n");
+//! # std::fs::remove_file(&path).unwrap();
+//! # Ok::<(), cuprum::Error>(())
+//! ```
+//!
 //! Restrict what may run with a [`Catalogue`]:
 //!
 //! ```
