@@ -246,9 +246,10 @@ def builders_usage() -> None:
 
 def package_usage() -> None:
     name: str = cuprum.PACKAGE_NAME
+    version: str = cuprum.__version__
     available: bool = is_rust_available()
     hook_factory: Callable[[ExecEvent], Awaitable[None] | None] = print_event
-    use(name, available, hook_factory)
+    use(name, version, available, hook_factory)
 
 
 def print_event(event: ExecEvent) -> None:
