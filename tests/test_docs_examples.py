@@ -95,4 +95,5 @@ def test_python_examples_run_as_written(page: Path, tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert finished.returncode == 0, finished.stderr
+    if finished.returncode != 0:
+        pytest.fail(finished.stderr, pytrace=False)
