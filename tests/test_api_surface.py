@@ -13,6 +13,7 @@ from cuprum import exceptions, sh
 
 TOP_LEVEL = {
     "PACKAGE_NAME",
+    "EngineError",
     "Program",
     "ProjectSettings",
     "ProgramEntry",
@@ -22,6 +23,11 @@ TOP_LEVEL = {
     "DEFAULT_PROJECTS",
     "CORE_OPS_PROJECT",
     "DOCUMENTATION_PROJECT",
+    "COREUTILS",
+    "COREUTILS_PROJECT",
+    "ContextError",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "ECHO",
     "GIT",
     "LS",
@@ -91,14 +97,17 @@ EXCEPTIONS = {
     "ContextError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "ForbiddenProgramError",
     "TimeoutExpired",
+    "UnhandledMetricsPhaseError",
     "UnknownProgramError",
 }
 
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
+    "cuprum.exceptions": ("EngineError",),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",
@@ -108,6 +117,8 @@ HOMES = {
         "DEFAULT_PROJECTS",
         "CORE_OPS_PROJECT",
         "DOCUMENTATION_PROJECT",
+        "COREUTILS",
+        "COREUTILS_PROJECT",
         "ECHO",
         "GIT",
         "LS",
@@ -156,6 +167,7 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
+    "cuprum.exceptions": ("ContextError", "DuplicateProgramError", "DuplicateProjectError"),
 }
 
 
@@ -207,8 +219,7 @@ def test_public_but_not_top_level_names() -> None:
     assert events.ExecId is not None
     assert events.ExecPhase is not None
     assert callable(events.new_exec_id)
-    for name in ("DuplicateProjectError", "DuplicateProgramError", "ContextError", "make"):
-        assert name not in cuprum.__all__
+    assert "make" not in cuprum.__all__
 
 
 def test_context_module_does_not_expose_exec_hook() -> None:
@@ -228,6 +239,39 @@ def test_exceptions_module_is_the_home_of_every_exception() -> None:
     assert exceptions.DuplicateProgramError is catalogue.DuplicateProgramError
     assert exceptions.ContextError is context.ContextError
     assert exceptions.ForbiddenProgramError is context.ForbiddenProgramError
+    from cuprum.adapters import metrics_adapter
+
+    assert exceptions.UnhandledMetricsPhaseError is metrics_adapter.UnhandledMetricsPhaseError
+
+
+def test_every_exception_is_also_top_level() -> None:
+    for name in exceptions.__all__:
+        if name == "UnhandledMetricsPhaseError":
+            continue  # lives with its adapter, a public module
+        assert name in cuprum.__all__, name
+        assert getattr(exceptions, name).__module__ == "cuprum", name
+        assert getattr(cuprum, name) is getattr(exceptions, name), name
+
+
+def test_every_public_exception_names_a_public_module() -> None:
+    # Tracebacks print `<__module__>.<name>`: never a private module.
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        assert not any(part.startswith("_") for part in cls.__module__.split(".")), name
+        assert getattr(importlib.import_module(cls.__module__), name) is cls
+
+
+def test_a_traceback_names_the_public_class() -> None:
+    import traceback
+
+    error = exceptions.TimeoutExpired(cmd=("sleep", "9"), timeout=1.0)
+    assert traceback.format_exception_only(error)[0].startswith("cuprum.TimeoutExpired: ")
+
+
+def test_exceptions_docstring_draws_the_whole_tree() -> None:
+    tree = exceptions.__doc__ or ""
+    for name in exceptions.__all__:
+        assert name in tree, name
 
 
 def test_exception_tree() -> None:

@@ -132,8 +132,9 @@ def test_two_stage_pipeline(fx: SafeCmdBuilder, runner: Run) -> None:
 def test_intermediate_stdout_is_none_and_stderr_is_per_stage(
     fx: SafeCmdBuilder, runner: Run
 ) -> None:
-    """§11.54 (capturing)."""
-    result = runner(fx("both", "one", "first") | fx("err", "second") | fx("cat"))
+    """§11.54 (capturing). No stage writes to a reader that may be gone, so
+    no stage can die of a broken pipe before writing its stderr."""
+    result = runner(fx("err", "first") | fx("err", "second") | fx("cat"))
     assert [s.stdout for s in result.stages] == [None, None, ""]
     assert [s.stderr for s in result.stages] == ["first\n", "second\n", ""]
 
@@ -375,7 +376,10 @@ def test_stage_killed_by_a_signal(fx: SafeCmdBuilder, runner: Run) -> None:
     assert codes(result) == (-15, -9, -15)
     assert result.failure_index == 1
     last = runner(fx("echo", "x") | fx("kill-self", 15))
-    assert codes(last) == (0, -15)
+    # `echo` may find its reader already gone (as in a shell): then it dies
+    # of SIGPIPE and is excused as an early exit.
+    assert codes(last)[1] == -15
+    assert codes(last)[0] == 0 or last.early_exit_stages == (0,)
     assert last.failure_index == 1
     assert not last.ok
 

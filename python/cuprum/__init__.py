@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from cuprum import builders as builders
 from cuprum import sh as sh
 from cuprum.catalogue import CORE_OPS_PROJECT as CORE_OPS_PROJECT
+from cuprum.catalogue import COREUTILS as COREUTILS
+from cuprum.catalogue import COREUTILS_PROJECT as COREUTILS_PROJECT
 from cuprum.catalogue import DEFAULT_CATALOGUE as DEFAULT_CATALOGUE
 from cuprum.catalogue import DEFAULT_PROJECTS as DEFAULT_PROJECTS
 from cuprum.catalogue import DOC_TOOL as DOC_TOOL
@@ -53,6 +55,10 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
+from cuprum.exceptions import EngineError as EngineError
+from cuprum.exceptions import ContextError as ContextError
+from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
+from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
@@ -87,6 +93,8 @@ else:
 
 
 __all__ = [
+    "COREUTILS",
+    "COREUTILS_PROJECT",
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
@@ -104,7 +112,11 @@ __all__ = [
     "CommandResult",
     "ConcurrentConfig",
     "ConcurrentResult",
+    "ContextError",
     "CuprumContext",
+    "EngineError",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",

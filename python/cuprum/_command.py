@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing as t
-from collections.abc import Callable
 
 from cuprum.catalogue import DEFAULT_CATALOGUE, ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
@@ -18,7 +18,7 @@ __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
 def _render(value: object, where: str) -> str:
     if value is None:
-        msg = f"build_argv does not accept None ({where})"
+        msg = f"None is not a valid argv element ({where})"
         raise TypeError(msg)
     return str(value)
 
@@ -67,6 +67,26 @@ class SafeCmd:
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    # The overloads tell a type checker that a run with the default output
+    # options captures (``CommandResult[str]``); any ``output=`` may not.
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+    ) -> CommandResult[str]: ...
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+    ) -> CommandResult: ...
     async def run(
         self,
         *,
@@ -93,6 +113,24 @@ class SafeCmd:
         run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+    ) -> CommandResult[str]: ...
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+    ) -> CommandResult: ...
     def run_sync(
         self,
         *,
@@ -128,42 +166,99 @@ class Pipeline:
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     async def run(
         self,
         *,
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        **deprecated_flags: bool,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Run every stage, relaying stdout to the next stage's stdin natively.
 
         ``capture=``/``echo=`` are deprecated spellings of ``output=``.
+
+        Raises:
+            TypeError: an unknown keyword (the message names this method).
         """
         from cuprum._drivers import execute_async
         from cuprum._execution import pipeline_run
 
-        run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, flags=deprecated_flags
-        )
+        flags = _deprecated_flags("Pipeline.run", capture, echo, unexpected)
+        run = pipeline_run(self, output=output, timeout=timeout, context=context, flags=flags)
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     def run_sync(
         self,
         *,
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        **deprecated_flags: bool,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Blocking twin of :meth:`run`."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import pipeline_run
 
-        run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, flags=deprecated_flags
-        )
+        flags = _deprecated_flags("Pipeline.run_sync", capture, echo, unexpected)
+        run = pipeline_run(self, output=output, timeout=timeout, context=context, flags=flags)
         return execute_sync(run)
+
+
+def _deprecated_flags(
+    method: str, capture: bool | None, echo: bool | None, unexpected: t.Mapping[str, object]
+) -> dict[str, bool]:
+    """The deprecated ``capture=``/``echo=`` flags that were given; any other
+    keyword is a ``TypeError`` naming ``method``."""
+    if unexpected:
+        msg = f"{method}() got unexpected keyword arguments: {', '.join(sorted(unexpected))}"
+        raise TypeError(msg)
+    given = {"capture": capture, "echo": echo}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _stages(operand: object) -> tuple[SafeCmd, ...]:
@@ -175,20 +270,36 @@ def _stages(operand: object) -> tuple[SafeCmd, ...]:
     raise TypeError(msg)
 
 
-SafeCmdBuilder: t.TypeAlias = Callable[..., SafeCmd]
+ArgValue: t.TypeAlias = str | int | float | os.PathLike[str]
+"""What a builder accepts as an argument (``bool`` is an ``int``); ``None`` is
+not one."""
 
 
-def make(program: Program, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE) -> SafeCmdBuilder:
+class SafeCmdBuilder(t.Protocol):
+    """What :func:`make` returns: call it with arguments to get a :class:`SafeCmd`.
+
+    Positionals become arguments in order, keywords ``--key=value`` (see
+    :func:`build_argv`). A type checker rejects ``None``, which fails at run
+    time too.
+    """
+
+    def __call__(self, *args: ArgValue, **kwargs: ArgValue) -> SafeCmd: ...
+
+
+def make(
+    program: Program | str, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE
+) -> SafeCmdBuilder:
     """A builder of :class:`SafeCmd` for a catalogued ``program``.
 
-    The lookup happens now, so an unknown program fails at ``make`` time.
+    The lookup happens now, so an unknown program fails at ``make`` time;
+    the error names the closest catalogued program and the one-line fix.
 
     Raises:
         UnknownProgramError: ``program`` is not in ``catalogue``.
     """
     entry = catalogue.lookup(program)
 
-    def builder(*args: object, **kwargs: object) -> SafeCmd:
+    def builder(*args: ArgValue, **kwargs: ArgValue) -> SafeCmd:
         return SafeCmd(
             program=entry.program, argv=build_argv(*args, **kwargs), project=entry.project
         )

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cuprum import _native
+from cuprum import _lifecycle, _native
 
 if TYPE_CHECKING:
     from cuprum._execution import Run
@@ -36,6 +36,7 @@ def _outcome(handle: _native.Execution) -> _native.Outcome:
     # The run is over: release its descriptors now rather than whenever the
     # handle is collected.
     handle.close()
+    _lifecycle.untrack(handle)
     if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
         msg = "the engine finished without an outcome"
         raise RuntimeError(msg)
@@ -80,11 +81,24 @@ def _drive_sync(run: Run[_R]) -> _R:
     try:
         outcome = _drain_sync(handle, run.dispatch)
     except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        _drain_sync(handle, None)
+        _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
         steps.close()
         raise
     return _finish(steps, outcome)
+
+
+def _teardown_sync(handle: _native.Execution, grace: float) -> None:
+    """Cancel and wait until every child is reaped. A further Ctrl-C during
+    the wait skips the rest of the grace (SIGKILL at once) and keeps
+    waiting: the teardown always completes."""
+    handle.cancel(grace)
+    while True:
+        try:
+            _drain_sync(handle, None)
+        except KeyboardInterrupt:
+            handle.cancel(0.0)
+            continue
+        return
 
 
 async def _drive_async(run: Run[_R]) -> _R:

@@ -19,8 +19,11 @@ sinks and Python-side line splitting in :mod:`cuprum._output`.
 
 from __future__ import annotations
 
+import codecs
 import inspect
 import logging
+import math
+import os
 import sys
 import time
 import warnings
@@ -29,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
-from cuprum import _native
+from cuprum import _lifecycle, _native
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
 from cuprum._drivers import Events, Steps
@@ -80,8 +83,9 @@ class Run(Generic[_T]):
         scope = current_context()
         for cmd in parts:
             scope.check_allowed(cmd.program)
-        self.payload = stdin.resolve(self.ctx) if stdin is not None else None
-        self.timeout = _first_set(timeout, self.ctx.timeout, scope.timeout)
+        _check_codec(self.ctx.encoding, self.ctx.errors)
+        self.payload = _payload(stdin.resolve(self.ctx)) if stdin is not None else None
+        self.timeout = _check_timeout(_first_set(timeout, self.ctx.timeout, scope.timeout))
         self.pipeline = pipeline
         self.before = scope.before_hooks
         self.after = scope.after_hooks
@@ -262,10 +266,11 @@ class Run(Generic[_T]):
         events_only = _native.ECHO_EVENTS if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
-        return _native.spawn(
-            [stage.argv for stage in self.stages],
-            env=list(env.items()) if env is not None else None,
-            cwd=str(ctx.cwd) if ctx.cwd is not None else None,
+        fsencode = os.fsencode
+        handle = _native.spawn(
+            [[fsencode(arg) for arg in stage.argv] for stage in self.stages],
+            env=_encode_env(env) if env is not None else None,
+            cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
             stdin=self.payload,
             stdin_null=self.pipeline,
             capture=self.output.capture,
@@ -278,6 +283,8 @@ class Run(Generic[_T]):
             portable_relay=portable,
             inline=self.inline,
         )
+        _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
+        return handle
 
     def steps(self) -> Steps[_T]:
         """The run as a generator: yields the handle once, returns the result."""
@@ -359,6 +366,46 @@ class Run(Generic[_T]):
             stderr = ""
         error = TimeoutExpired(cmd=cmd, timeout=self.timeout, output=output, stderr=stderr)
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    """``None`` or a real number; NaN is an error, infinity means none."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        msg = f"timeout must be a number of seconds or None, got {timeout!r}"
+        raise TypeError(msg)
+    if math.isnan(timeout):
+        msg = "timeout must be a number of seconds or None, got nan"
+        raise ValueError(msg)
+    return timeout
+
+
+def _check_codec(encoding: str, errors: str) -> None:
+    """Unknown codecs fail before anything is spawned (``LookupError``)."""
+    codecs.lookup(encoding)
+    codecs.lookup_error(errors)
+
+
+def _payload(data: bytes | None) -> bytes | None:
+    # The engine borrows a ``bytes`` object without copying it; any other
+    # buffer is frozen into one first.
+    if data is None or type(data) is bytes:
+        return data
+    return bytes(data)
+
+
+def _encode_env(env: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    encoded = []
+    for key, value in env.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            msg = (
+                "environment must map str to str, got "
+                f"{type(key).__name__} key {key!r} with {type(value).__name__} value"
+            )
+            raise TypeError(msg)
+        encoded.append((os.fsencode(key), os.fsencode(value)))
+    return encoded
 
 
 def _first_set(*values: float | None) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +44,9 @@ class ExecutionContext:
     the child's working directory; ``cancel_grace`` is the pause between
     SIGTERM and SIGKILL (negative acts as 0); ``timeout`` is the call's
     default deadline; sinks receive echoed output (``None`` means
-    ``sys.stdout``/``sys.stderr`` at call time); ``encoding``/``errors``
+    ``sys.stdout``/``sys.stderr`` at call time): a binary sink (``IO[bytes]``,
+    e.g. ``open(path, "wb")``) and a text sink's ``buffer`` receive the raw
+    bytes, any other text sink decoded text; ``encoding``/``errors``
     decode output and encode text stdin; ``tags`` are merged into events.
     """
 
@@ -51,11 +54,20 @@ class ExecutionContext:
     cwd: str | Path | None = None
     cancel_grace: float = 0.5
     timeout: float | None = None
-    stdout_sink: IO[str] | None = None
-    stderr_sink: IO[str] | None = None
+    stdout_sink: IO[str] | IO[bytes] | None = None
+    stderr_sink: IO[str] | IO[bytes] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"
     tags: Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        grace = self.cancel_grace
+        if isinstance(grace, bool) or not isinstance(grace, int | float):
+            msg = f"cancel_grace must be a number of seconds, got {grace!r}"
+            raise TypeError(msg)
+        if not math.isfinite(grace):
+            msg = f"cancel_grace must be finite, got {grace!r}"
+            raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -223,9 +223,9 @@ class CuprumContext:
         """Require that this context permits ``program``.
 
         An empty, unrestricted allowlist permits everything; otherwise the
-        program must be a member. A denial is logged once at WARNING on the
-        ``cuprum.context`` logger (extras ``operation`` and
-        ``restricted_state``) before raising.
+        program must be a member. A denial raises; the exception is the
+        report, so it is logged only at DEBUG, once, on the ``cuprum.context``
+        logger (extras ``operation`` and ``restricted_state``) before raising.
 
         Raises:
             ForbiddenProgramError: the program is not permitted.
@@ -235,7 +235,7 @@ class CuprumContext:
             return
         if program in self.allowlist:
             return
-        _logger.warning(
+        _logger.debug(
             "program %r is not allowed in the current context restricted_state=%s",
             str(program),
             restricted,
@@ -394,7 +394,10 @@ class _Registration:
         can therefore bring back what a later handle had replaced.
 
         Raises:
-            ValueError: called from another thread or asyncio task context.
+            ValueError: called from another thread or asyncio task context
+                (the message says "different Context", as ``contextvars``
+                does); the handle stays attached, so detaching it again from
+                the context that created it works.
         """
         if self._detached:
             return
@@ -402,8 +405,8 @@ class _Registration:
             _CURRENT.reset(self._token)
         except ValueError as error:
             msg = (
-                f"{type(self).__name__} must be detached in the thread or task "
-                "context that created it"
+                f"cannot detach {type(self).__name__}: it was created in a different Context; "
+                "detach it from the thread or task that created it"
             )
             raise ValueError(msg) from error
         self._detached = True
@@ -448,7 +451,7 @@ class HookRegistration(_Registration):
     def __init__(self, hook: BeforeHook | AfterHook | _ObserveHook, hook_type: str) -> None:
         super().__init__()
         if hook_type not in _HOOK_TYPES:
-            msg = f"Unsupported hook type: {hook_type!r}"
+            msg = f"Unsupported hook type: {hook_type} (expected one of: {', '.join(_HOOK_TYPES)})"
             raise ValueError(msg)
         self.hook = hook
         self.hook_type: _HookType = t.cast("_HookType", hook_type)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import cuprum
 from cuprum import (
+    COREUTILS,
+    COREUTILS_PROJECT,
     DEFAULT_CATALOGUE,
     ECHO,
     LS,
@@ -242,6 +244,48 @@ def builders_usage() -> None:
     ref: str = git_ref("refs/heads/main")
     checkout: SafeCmd = git_checkout(ref, create_branch=True)
     use(path, checkout)
+
+
+def first_five_minutes_usage(tmp: Path) -> None:
+    # Catalogues without ceremony.
+    short = ProjectSettings(name="text", programs=(Program("sort"),))
+    one: ProgramCatalogue = ProgramCatalogue.of("sort", Program("uniq"), project="text")
+    wider: ProgramCatalogue = DEFAULT_CATALOGUE.with_projects(COREUTILS, short)
+    coreutils_name: str = COREUTILS_PROJECT
+    sort: SafeCmdBuilder = sh.make("sort", catalogue=one)
+    uniq: SafeCmdBuilder = sh.make(Program("uniq"), catalogue=one)
+    use(wider, coreutils_name)
+    try:
+        sh.make("gti")
+    except UnknownProgramError as exc:
+        suggestion: Program | None = exc.suggestion
+        asked: Program | str | None = exc.program
+        use(suggestion, asked)
+    # A captured run's text is a `str`: no assert needed.
+    result = sort("-r", Path("/etc/hosts")).run_sync()
+    lines: list[str] = result.stdout.splitlines()
+    errors: str = result.stderr
+    piped = (sort() | uniq("-c")).run_sync(timeout=5)
+    counted: list[str] = piped.stdout.splitlines()
+    # With explicit output options capture may be off: `str | None`.
+    maybe: str | None = sort().run_sync(output=RunOutputOptions(capture=False)).stdout
+    # Both kinds of result are still a plain `CommandResult`.
+    plain: CommandResult = result
+    plain_pipe: PipelineResult = piped
+    flags: PipelineResult = (sort() | uniq()).run_sync(capture=False, echo=True)
+    use(lines, errors, counted, maybe, plain, plain_pipe, flags)
+    # Binary echo sinks.
+    with (tmp / "log.bin").open("wb") as binary:
+        ctx = ExecutionContext(stdout_sink=binary, stderr_sink=io.BytesIO())
+        sort().run_sync(output=RunOutputOptions(echo=True), context=ctx)
+
+
+async def first_five_minutes_async(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    result = await cmd.run()
+    words: list[str] = result.stdout.split()
+    piped = await pipeline.run()
+    text: str = piped.stdout
+    use(words, text)
 
 
 def package_usage() -> None:

@@ -22,6 +22,7 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `PermissionDenied` | `PermissionError(errno, strerror, program)` |
 /// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
+/// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
 ///
 /// `strerror` is the OS description without Rust's `" (os error N)"`
 /// suffix. For `ProgramNotFound`, `PermissionDenied` and
@@ -43,6 +44,7 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
             PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
         }
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
+        ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
         // `ErrorKind` is `#[non_exhaustive]` and this is another crate, so the
         // compiler demands a wildcard arm even though every kind known today is
         // mapped above. A kind added to the engine must get its own arm here;

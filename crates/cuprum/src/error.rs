@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Overflow,
     /// A program is not in the catalogue used to build a command.
     UnknownProgram,
+    /// A bug in the engine: a panic was caught at its boundary and the run
+    /// it happened in was torn down (every child killed and reaped).
+    Internal,
 }
 
 /// The engine's error: a [`ErrorKind`], a message with context, and the
