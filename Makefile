@@ -68,9 +68,11 @@ $(WHEEL_STAMP): requirements/wheel.txt | $(VPY)
 	$(PIP) install -r requirements/wheel.txt
 	touch $@
 
+# The development build carries the engine's test-only fault points (inert
+# unless CUPRUM_FAULT names one); the wheel never does.
 $(NATIVE): $(NATIVE_SOURCES) $(BUILD_STAMP)
 	$(call step,building the native module cuprum._native (release; the first build takes a few minutes))
-	maturin develop --release
+	maturin develop --release --features fault-injection
 	touch $@
 
 $(CUPRUM_FIXTURE): $(FIXTURE_SOURCES)

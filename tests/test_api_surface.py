@@ -4,6 +4,7 @@ and what must not be exported."""
 from __future__ import annotations
 
 import importlib
+import subprocess
 import types
 
 import pytest
@@ -73,6 +74,10 @@ TOP_LEVEL = {
     "is_rust_available",
     "builders",
     "sh",
+    # beyond.md §14 and §18
+    "ExitCodeError",
+    "Secret",
+    "redact",
 }
 
 SH = {
@@ -102,12 +107,19 @@ EXCEPTIONS = {
     "TimeoutExpired",
     "UnhandledMetricsPhaseError",
     "UnknownProgramError",
+    "ExitCodeError",
 }
 
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
-    "cuprum.exceptions": ("EngineError",),
+    "cuprum.exceptions": (
+        "EngineError",
+        "ExitCodeError",
+        "ContextError",
+        "DuplicateProgramError",
+        "DuplicateProjectError",
+    ),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",
@@ -167,7 +179,7 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
-    "cuprum.exceptions": ("ContextError", "DuplicateProgramError", "DuplicateProjectError"),
+    "cuprum.secrets": ("Secret", "redact"),
 }
 
 
@@ -282,6 +294,13 @@ def test_exception_tree() -> None:
     assert issubclass(exceptions.ForbiddenProgramError, PermissionError)
     assert issubclass(exceptions.TimeoutExpired, TimeoutError)
     assert issubclass(exceptions.TimeoutExpired, OSError)
+    assert issubclass(exceptions.ExitCodeError, subprocess.CalledProcessError)
+
+
+def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
+    secrets = importlib.import_module("cuprum.secrets")
+    assert set(secrets.__all__) == {"MASK", "Secret", "redact"}
+    assert secrets.MASK == "***"
 
 
 def test_adapters_package_exports_nothing() -> None:
@@ -310,6 +329,7 @@ def test_adapters_package_exports_nothing() -> None:
         "cuprum.adapters.tracing_adapter",
         "cuprum.adapters.tracing_memory",
         "cuprum.exceptions",
+        "cuprum.secrets",
     ],
 )
 def test_module_all_names_resolve(module_name: str) -> None:

@@ -1,7 +1,8 @@
 """The wheel `make wheel` builds: one abi3 wheel for CPython 3.11 and newer,
 tagged manylinux2014 (glibc 2.17) or older, with a stripped extension; it
 installs into a fresh virtual environment of every CPython >= 3.11 on this
-machine and runs the demo there.
+machine and runs the demo there, with none of the engine's test-only fault
+points compiled in.
 
 `make test` builds the wheel and names it in ``CUPRUM_WHEEL``; without that
 variable (a bare ``pytest`` run) these tests are skipped.
@@ -199,6 +200,8 @@ def test_wheel_installs_and_runs_the_demo(wheel: Path, minor: int, tmp_path: Pat
     assert Path(where[0]).is_relative_to(venv), "cuprum must come from the wheel"
     assert where[1:] == [cuprum.__version__, "3", str(minor)]
 
+    # A release build has no fault points: naming one must change nothing.
+    env["CUPRUM_FAULT"] = "spawn"
     demo = subprocess.run(
         [python, "examples/demo.py"],
         cwd=work,

@@ -55,14 +55,17 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
-from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ContextError as ContextError
 from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
 from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
+from cuprum.exceptions import EngineError as EngineError
+from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
 from cuprum.rust import is_rust_available as is_rust_available
+from cuprum.secrets import Secret as Secret
+from cuprum.secrets import redact as redact
 from cuprum.sh import CommandResult as CommandResult
 from cuprum.sh import ExecutionContext as ExecutionContext
 from cuprum.sh import IOOptions as IOOptions
@@ -114,13 +117,14 @@ __all__ = [
     "ConcurrentResult",
     "ContextError",
     "CuprumContext",
-    "EngineError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",
     "ExecutionContext",
+    "ExitCodeError",
     "ForbiddenProgramError",
     "HookRegistration",
     "IOOptions",
@@ -135,6 +139,7 @@ __all__ = [
     "SafeCmd",
     "SafeCmdBuilder",
     "ScopeConfig",
+    "Secret",
     "StdinInput",
     "TimeoutExpired",
     "UnknownProgramError",
@@ -149,6 +154,7 @@ __all__ = [
     "logging_hook",
     "merge_env_overlays",
     "observe",
+    "redact",
     "resolve_env",
     "run_concurrent",
     "run_concurrent_sync",

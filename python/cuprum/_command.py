@@ -8,6 +8,7 @@ import typing as t
 
 from cuprum.catalogue import DEFAULT_CATALOGUE, ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
+from cuprum.secrets import Secret
 
 if t.TYPE_CHECKING:
     from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
@@ -15,12 +16,32 @@ if t.TYPE_CHECKING:
 
 __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
+_DEFAULT_OK_CODES: frozenset[int] = frozenset({0})
+
 
 def _render(value: object, where: str) -> str:
-    if value is None:
-        msg = f"None is not a valid argv element ({where})"
-        raise TypeError(msg)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return path
+    kind = "None" if value is None else type(value).__name__
+    msg = (
+        f"{kind} is not a valid argv element ({where}); "
+        "pass str, int, float or an os.PathLike of str"
+    )
+    raise TypeError(msg)
+
+
+def _flag(key: str, value: object) -> str:
+    flag = "--" + key.replace("_", "-") + "="
+    rendered = _render(value, f"keyword argument {key!r}")
+    if isinstance(rendered, Secret):
+        return Secret._after(flag, rendered)  # shown as --key=***
+    return flag + rendered
 
 
 def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
@@ -29,10 +50,13 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     Positionals are rendered with :func:`str` in order; keywords follow in
     insertion order as ``--key-with-dashes=value``. Booleans are not special
     (``flag=False`` gives ``--flag=False``) and nothing is escaped. The program
-    name is never included.
+    name is never included. A :class:`~cuprum.Secret` stays secret: as a
+    positional it is kept as is, as a keyword value it becomes a secret
+    ``--key=value`` shown as ``--key=***``.
 
     Raises:
-        TypeError: an argument is ``None``.
+        TypeError: an argument is ``None``, ``bytes`` or another type that
+            is not ``str``, ``int``, ``float`` or an ``os.PathLike`` of ``str``.
 
     >>> build_argv("log", 3, max_count=5)
     ('log', '3', '--max-count=5')
@@ -40,10 +64,7 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     positional = [
         _render(value, f"positional argument {index}") for index, value in enumerate(args)
     ]
-    flags = [
-        "--" + key.replace("_", "-") + "=" + _render(value, f"keyword argument {key!r}")
-        for key, value in kwargs.items()
-    ]
+    flags = [_flag(key, value) for key, value in kwargs.items()]
     return (*positional, *flags)
 
 
@@ -51,18 +72,40 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
 class SafeCmd:
     """A catalogued program with its arguments, ready to run.
 
-    ``argv`` excludes the program; :attr:`argv_with_program` includes it.
-    ``cmd | other`` builds a :class:`Pipeline`.
+    ``argv`` excludes the program; :attr:`argv_with_program` includes it. An
+    argument may be a :class:`~cuprum.Secret`: the child receives its value,
+    the ``repr`` shows ``***``. ``ok_codes`` are the exit codes that count as
+    success (see :meth:`with_ok_codes`). ``cmd | other`` builds a
+    :class:`Pipeline`.
     """
 
     program: Program
     argv: tuple[str, ...]
     project: ProjectSettings
+    ok_codes: frozenset[int] = dataclasses.field(default=_DEFAULT_OK_CODES, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.ok_codes is not _DEFAULT_OK_CODES:
+            object.__setattr__(self, "ok_codes", _ok_codes(self.ok_codes))
 
     @property
     def argv_with_program(self) -> tuple[str, ...]:
         """The full argv: the program followed by its arguments."""
         return (str(self.program), *self.argv)
+
+    def with_ok_codes(self, *codes: int) -> SafeCmd:
+        """A copy of this command whose successful exit codes are ``codes``.
+
+        ``grep`` and ``diff`` exit 1 for "no match"/"different", so
+        ``cmd.with_ok_codes(0, 1)`` makes that a success: ``result.ok`` is
+        true, ``check=True`` does not raise and a pipeline does not fail fast.
+        A code ``-N`` accepts death by signal N.
+
+        Raises:
+            ValueError: no code is given.
+            TypeError: a code is not an ``int`` (``bool`` included).
+        """
+        return dataclasses.replace(self, ok_codes=_ok_codes(codes))
 
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
@@ -77,6 +120,7 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult[str]: ...
     @t.overload
     async def run(
@@ -86,6 +130,7 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult: ...
     async def run(
         self,
@@ -94,11 +139,13 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult:
         """Run the command and return its :class:`~cuprum.sh.CommandResult`.
 
-        A non-zero exit does not raise. See the users' guide for the full
-        order of checks, hooks and events.
+        An exit code outside :attr:`ok_codes` does not raise unless ``check``
+        is true. See the users' guide for the full order of checks, hooks and
+        events.
 
         Raises:
             ForbiddenProgramError: the current scope does not allow the program.
@@ -106,11 +153,15 @@ class SafeCmd:
             FileNotFoundError: the program or the working directory is missing.
             PermissionError: the program is not executable.
             ValueError: argv or environment contains a NUL character.
+            ExitCodeError: ``check`` is true and the exit code is not in
+                :attr:`ok_codes` (raised after the after hooks ran).
         """
         from cuprum._drivers import execute_async
         from cuprum._execution import command_run
 
-        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(
+            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+        )
         return await execute_async(run)
 
     @t.overload
@@ -121,6 +172,7 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult[str]: ...
     @t.overload
     def run_sync(
@@ -130,6 +182,7 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult: ...
     def run_sync(
         self,
@@ -138,12 +191,15 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult:
         """Blocking twin of :meth:`run`; waits natively with the GIL released."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import command_run
 
-        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(
+            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+        )
         return execute_sync(run)
 
 
@@ -173,6 +229,7 @@ class Pipeline:
         output: None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: None = None,
         echo: bool | None = None,
     ) -> PipelineResult[str]: ...
@@ -183,6 +240,7 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
     ) -> PipelineResult: ...
@@ -192,13 +250,17 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
         **unexpected: t.Never,
     ) -> PipelineResult:
         """Run every stage, relaying stdout to the next stage's stdin natively.
 
-        ``capture=``/``echo=`` are deprecated spellings of ``output=``.
+        ``capture=``/``echo=`` are deprecated spellings of ``output=``. With
+        ``check``, a pipeline that is not ok raises
+        :class:`~cuprum.ExitCodeError` for its failing stage after the after
+        hooks ran.
 
         Raises:
             TypeError: an unknown keyword (the message names this method).
@@ -207,7 +269,9 @@ class Pipeline:
         from cuprum._execution import pipeline_run
 
         flags = _deprecated_flags("Pipeline.run", capture, echo, unexpected)
-        run = pipeline_run(self, output=output, timeout=timeout, context=context, flags=flags)
+        run = pipeline_run(
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
+        )
         return await execute_async(run)
 
     @t.overload
@@ -217,6 +281,7 @@ class Pipeline:
         output: None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: None = None,
         echo: bool | None = None,
     ) -> PipelineResult[str]: ...
@@ -227,6 +292,7 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
     ) -> PipelineResult: ...
@@ -236,6 +302,7 @@ class Pipeline:
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
+        check: bool = False,
         capture: bool | None = None,
         echo: bool | None = None,
         **unexpected: t.Never,
@@ -245,7 +312,9 @@ class Pipeline:
         from cuprum._execution import pipeline_run
 
         flags = _deprecated_flags("Pipeline.run_sync", capture, echo, unexpected)
-        run = pipeline_run(self, output=output, timeout=timeout, context=context, flags=flags)
+        run = pipeline_run(
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
+        )
         return execute_sync(run)
 
 
@@ -259,6 +328,20 @@ def _deprecated_flags(
         raise TypeError(msg)
     given = {"capture": capture, "echo": echo}
     return {name: value for name, value in given.items() if value is not None}
+
+
+def _ok_codes(codes: object) -> frozenset[int]:
+    if isinstance(codes, int) or not isinstance(codes, frozenset | set | tuple | list):
+        msg = f"ok codes must be a collection of ints, got {type(codes).__name__}"
+        raise TypeError(msg)
+    for code in codes:
+        if not isinstance(code, int) or isinstance(code, bool):
+            msg = f"ok codes must be ints, got {code!r} ({type(code).__name__})"
+            raise TypeError(msg)
+    if not codes:
+        msg = "ok codes must name at least one exit code"
+        raise ValueError(msg)
+    return codes if isinstance(codes, frozenset) else frozenset(codes)
 
 
 def _stages(operand: object) -> tuple[SafeCmd, ...]:

@@ -48,6 +48,8 @@ class ExecutionContext:
     e.g. ``open(path, "wb")``) and a text sink's ``buffer`` receive the raw
     bytes, any other text sink decoded text; ``encoding``/``errors``
     decode output and encode text stdin; ``tags`` are merged into events.
+    An ``env`` value may be a :class:`~cuprum.Secret` (the ``repr`` shows
+    ``***``).
     """
 
     env: Mapping[str, str] | None = None

@@ -30,7 +30,9 @@ class CommandResult(t.Generic[_Out_co]):
     """The outcome of one command.
 
     ``exit_code`` is ``-N`` when the child died of signal N; ``pid`` is ``-1``
-    when unknown; ``stdout``/``stderr`` are ``None`` unless captured.
+    when unknown; ``stdout``/``stderr`` are ``None`` unless captured. ``argv``
+    shows every secret argument as ``***``. ``ok_codes`` are the command's
+    successful exit codes.
 
     For type checkers the class is generic in the type of captured text: a
     run with the default output options returns ``CommandResult[str]`` (its
@@ -45,14 +47,15 @@ class CommandResult(t.Generic[_Out_co]):
     pid: int
     stdout: _Out_co
     stderr: _Out_co
+    ok_codes: frozenset[int] = dataclasses.field(default=frozenset({0}), kw_only=True)
 
     if not t.TYPE_CHECKING:
         __class_getitem__ = classmethod(_alias)
 
     @property
     def ok(self) -> bool:
-        """Whether the command exited with status 0."""
-        return self.exit_code == 0
+        """Whether the exit code is one of :attr:`ok_codes`."""
+        return self.exit_code in self.ok_codes
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,7 +94,7 @@ class PipelineResult(t.Generic[_Out_co]):
 
     @property
     def ok(self) -> bool:
-        """Whether every stage exited with status 0 (early-exit stages excepted)."""
+        """Whether every stage is ok by its own ok codes (early-exit stages excepted)."""
         return all(
             stage.ok or index in self.early_exit_stages for index, stage in enumerate(self.stages)
         )

@@ -39,6 +39,7 @@ from cuprum import events as _events
 from cuprum._command import SafeCmd
 from cuprum._results import CommandResult
 from cuprum.program import Program
+from cuprum.secrets import reveal_env
 
 __all__ = [
     "AfterHook",
@@ -140,14 +141,15 @@ def resolve_env(*layers: Mapping[str, str] | None) -> dict[str, str] | None:
     environment and the result is ``None``. Otherwise the result is a copy of
     the live :data:`os.environ` updated by each non-empty layer from left to
     right. Variables can be added or overridden, never removed, and
-    :data:`os.environ` itself is never changed.
+    :data:`os.environ` itself is never changed. A :class:`~cuprum.Secret`
+    value is revealed: this is the environment the child receives.
     """
     present = [layer for layer in layers if layer]
     if not present:
         return None
     resolved = dict(os.environ)
     for layer in present:
-        resolved.update(layer)
+        resolved.update(reveal_env(layer))
     return resolved
 
 
@@ -519,7 +521,9 @@ def env(*mappings: Mapping[str, str], **variables: str) -> EnvRegistration:
     ``mappings`` merge left to right and keyword ``variables`` win. The
     overlay sits above the live process environment and below a call's
     ``ExecutionContext.env``; an inner overlay beats an outer one. ``env()``
-    with nothing installs an empty overlay.
+    with nothing installs an empty overlay. A value may be a
+    :class:`~cuprum.Secret`: the child receives it, events and reprs show
+    ``***``.
 
     >>> with env({"A": "1"}, {"A": "2"}, A="3") as registration:
     ...     dict(registration.overlay)

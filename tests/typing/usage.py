@@ -30,6 +30,7 @@ from cuprum import (
     ExecEvent,
     ExecHook,
     ExecutionContext,
+    ExitCodeError,
     ForbiddenProgramError,
     HookRegistration,
     LoggingHookRegistration,
@@ -43,6 +44,7 @@ from cuprum import (
     SafeCmd,
     SafeCmdBuilder,
     ScopeConfig,
+    Secret,
     StdinInput,
     TimeoutExpired,
     UnknownProgramError,
@@ -55,6 +57,7 @@ from cuprum import (
     logging_hook,
     merge_env_overlays,
     observe,
+    redact,
     resolve_env,
     run_concurrent,
     run_concurrent_sync,
@@ -294,6 +297,38 @@ def package_usage() -> None:
     available: bool = is_rust_available()
     hook_factory: Callable[[ExecEvent], Awaitable[None] | None] = print_event
     use(name, version, available, hook_factory)
+
+
+def secrets_usage(tool: SafeCmdBuilder) -> None:
+    token = Secret("hunter2")
+    value: str = token.reveal()
+    as_text: str = token  # a Secret is a str whose text is the mask
+    cmd: SafeCmd = tool("push", token, password=Secret("pw"))
+    shown: tuple[str, ...] = redact(cmd.argv_with_program)
+    ctx = ExecutionContext(env={"TOKEN": token, "PLAIN": "x"})
+    shown_env: Mapping[str, str] = redact({"TOKEN": token})
+    registration: EnvRegistration = env(TOKEN=token)
+    registration.detach()
+    use(value, as_text, shown, ctx, shown_env)
+
+
+async def exit_codes_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    grep_like: SafeCmd = cmd.with_ok_codes(0, 1)
+    codes: frozenset[int] = grep_like.ok_codes
+    result: CommandResult = grep_like.run_sync(check=True)
+    accepted: frozenset[int] = result.ok_codes
+    awaited: CommandResult = await cmd.run(check=True)
+    piped: PipelineResult = pipeline.run_sync(check=True)
+    awaited_pipe: PipelineResult = await pipeline.run(check=False)
+    built = CommandResult(ECHO, (), 1, -1, None, None, ok_codes=frozenset({0, 1}))
+    try:
+        cmd.run_sync(check=True)
+    except ExitCodeError as error:
+        code: int = error.returncode
+        failed: CommandResult | PipelineResult = error.result
+        stderr: str | None = error.stderr
+        use(code, failed, stderr)
+    use(codes, accepted, awaited, piped, awaited_pipe, built)
 
 
 def print_event(event: ExecEvent) -> None:

@@ -5,7 +5,9 @@
 //! it happens, and OS errors keep their `errno`.
 
 use cuprum::{Error, ErrorKind};
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
+};
 use pyo3::PyErr;
 
 pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
@@ -23,6 +25,7 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
 /// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
+/// | `ExitStatus`, `TimedOut` | `RuntimeError(message)`: only the engine's checked runs produce them, which the bindings never call (Python checks exit codes itself and raises `ExitCodeError`/`TimeoutExpired`) |
 ///
 /// `strerror` is the OS description without Rust's `" (os error N)"`
 /// suffix. For `ProgramNotFound`, `PermissionDenied` and
@@ -45,6 +48,9 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
         }
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
         ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
+        ErrorKind::ExitStatus | ErrorKind::TimedOut => {
+            PyRuntimeError::new_err(err.message().to_owned())
+        }
         // `ErrorKind` is `#[non_exhaustive]` and this is another crate, so the
         // compiler demands a wildcard arm even though every kind known today is
         // mapped above. A kind added to the engine must get its own arm here;

@@ -116,7 +116,8 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyfunction]
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
-    decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false
+    decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
+    ok_codes=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -142,6 +143,7 @@ pub(crate) fn spawn<'py>(
     cancel_grace: f64,
     portable_relay: bool,
     inline: bool,
+    ok_codes: Option<Vec<Vec<i32>>>,
 ) -> PyResult<Execution> {
     guarded(|| {
         if shutting_down() {
@@ -149,11 +151,26 @@ pub(crate) fn spawn<'py>(
                 "the interpreter is exiting: no new runs are started",
             ));
         }
-        let commands = stages
+        let mut commands = stages
             .into_iter()
             .map(Command::from_argv)
             .collect::<Result<Vec<_>, _>>()
             .map_err(to_py_err)?;
+        // Each stage's exit codes that count as success (fail-fast uses them).
+        if let Some(ok_codes) = ok_codes {
+            if ok_codes.len() != commands.len() {
+                return Err(PyValueError::new_err(format!(
+                    "`ok_codes` has {} entries for {} stages",
+                    ok_codes.len(),
+                    commands.len()
+                )));
+            }
+            commands = commands
+                .into_iter()
+                .zip(ok_codes)
+                .map(|(command, codes)| command.ok_codes(codes))
+                .collect();
+        }
         let stdin = match (stdin, stdin_null) {
             (Some(data), _) => lend(&data),
             (None, true) => Stdin::Null,
@@ -361,7 +378,8 @@ impl Execution {
         guarded(|| {
             let deadline = std::time::Instant::now().checked_add(seconds(timeout));
             py.detach(|| loop {
-                if self.with(EngineExecution::is_finished)? {
+                // A closed handle belongs to a run that is over.
+                if self.with(EngineExecution::is_finished).unwrap_or(true) {
                     return Ok(true);
                 }
                 if deadline.is_some_and(|d| std::time::Instant::now() >= d) {

@@ -37,6 +37,7 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 
+mod checked;
 mod echo;
 mod event;
 mod fault;

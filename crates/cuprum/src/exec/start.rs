@@ -102,7 +102,12 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
     let mut relay_ends: Vec<(OwnedFd, OwnedFd)> = Vec::new();
     let mut events = Vec::with_capacity(spec.stages.len());
     let portable = spec.relay == RelayMethod::Portable;
-    let ok_codes: Vec<Vec<i32>> = spec.stages.iter().map(|_| Vec::new()).collect();
+    // Each stage's success codes, for fail-fast (`Command::ok_codes`).
+    let ok_codes: Vec<Vec<i32>> = spec
+        .stages
+        .iter()
+        .map(|command| command.ok_code_list().to_vec())
+        .collect();
     // The stdin payload moves into the feeder: never copied.
     let mut payload: Option<Arc<dyn AsRef<[u8]> + Send + Sync>> =
         match std::mem::take(&mut spec.stdin) {

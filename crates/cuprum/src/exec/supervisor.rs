@@ -185,7 +185,6 @@ impl Supervisor {
     }
 
     fn poll_round(&mut self, max_wait: Option<Duration>) -> Result<bool> {
-        super::fault::hit("supervise");
         let now = Instant::now();
         if self.tick(now) {
             return Ok(true);
@@ -328,6 +327,7 @@ impl Supervisor {
     /// Timers, requests and bookkeeping due at `now`. Returns `true` when
     /// the run is over (every leader then reaped).
     pub(crate) fn tick(&mut self, now: Instant) -> bool {
+        super::fault::hit("supervise");
         if let Some(kill) = self.shared.cancel_requested() {
             if !self.cancelled && !self.finished() {
                 self.cancelled = true;
@@ -539,6 +539,10 @@ impl Supervisor {
                     stdout: take(Stream::Stdout),
                     stderr: take(Stream::Stderr),
                     early_exit: stage.early_exit,
+                    ok_codes: match self.ok_codes.get(index) {
+                        Some(codes) if !codes.is_empty() => codes.clone(),
+                        _ => vec![0],
+                    },
                 }
             })
             .collect();
