@@ -6,8 +6,8 @@ events, before hooks), spawns it on the engine, yields the native
 ``Execution`` handle to a *driver*, and builds the result once the driver has
 delivered every event. The two drivers differ only in how they wait:
 
-- the asyncio driver waits on the handle's notify descriptor with
-  ``loop.add_reader`` (no thread, no polling);
+- the async driver waits on the handle's notify descriptor through the
+  running library's adapter (asyncio, trio or anyio; no thread, no polling);
 - the blocking driver blocks in the engine with the GIL released.
 
 Whatever interrupts a run (a raising hook, a cancelled task, Ctrl-C), the

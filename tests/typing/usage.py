@@ -242,6 +242,28 @@ async def concurrent_usage(cmd: SafeCmd) -> None:
     use(results, failures, indices, synced.ok)
 
 
+def other_async_libraries_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    """The same coroutines run under trio and anyio."""
+    import anyio
+    import trio
+
+    async def under_trio() -> None:
+        with trio.move_on_after(1.0):
+            result: CommandResult = await cmd.run()
+            piped: PipelineResult = await pipeline.run()
+            use(result, piped)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cmd.run)
+
+    async def under_anyio() -> None:
+        with anyio.fail_after(1.0):
+            batch: ConcurrentResult = await run_concurrent(cmd, cmd)
+            use(batch)
+
+    trio.run(under_trio)
+    anyio.run(under_anyio, backend="trio")
+
+
 def builders_usage() -> None:
     path: str = safe_path("/srv/data")
     ref: str = git_ref("refs/heads/main")
