@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use cuprum::exec::{ExecSpec, Output};
+use cuprum::exec::{EventKind, ExecSpec, Output};
 use cuprum::{Command, ErrorKind, Pipeline};
 
 use crate::fixture::cmd;
@@ -107,8 +107,17 @@ fn a_stage_that_closes_its_stdin_and_keeps_working_is_not_terminated() {
 fn a_second_cancel_with_a_shorter_grace_brings_the_kill_forward() {
     let run = ExecSpec::command(cmd(&["ignore-term", "30"]))
         .stdout(Output::capture())
+        .line_events(true)
         .spawn()
         .expect("spawn");
+    // Wait until SIGTERM is ignored: the fixture says `ready` then.
+    'ready: loop {
+        for event in run.wait_events(None).events {
+            if matches!(event.kind, EventKind::Line { ref text, .. } if text == "ready") {
+                break 'ready;
+            }
+        }
+    }
     run.cancel(Duration::from_secs(60));
     let began = Instant::now();
     run.cancel(Duration::ZERO);
