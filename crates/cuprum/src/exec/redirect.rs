@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use super::spawn::Slot;
 use super::spec::ExecSpec;
-use super::sys;
+use crate::fd;
 use crate::{Error, ErrorKind, Result};
 
 /// Where a standard stream of the child points instead of a pipe to the
@@ -100,8 +100,8 @@ impl Opened {
     fn slot(&self) -> Result<Slot> {
         Ok(match self {
             Self::Null => Slot::Null,
-            Self::Fd(fd) => Slot::Fd(
-                sys::dup(fd.as_fd())
+            Self::Fd(owned) => Slot::Fd(
+                fd::dup(owned.as_fd())
                     .map_err(|err| Error::io(err, "duplicate a redirected descriptor"))?,
             ),
         })
@@ -150,8 +150,8 @@ impl Routes {
             return Ok(Some(match stdout {
                 Slot::Inherit => Slot::Inherit,
                 Slot::Null => Slot::Null,
-                Slot::Fd(fd) => Slot::Fd(
-                    sys::dup(fd.as_fd()).map_err(|err| Error::io(err, "duplicate stdout"))?,
+                Slot::Fd(owned) => Slot::Fd(
+                    fd::dup(owned.as_fd()).map_err(|err| Error::io(err, "duplicate stdout"))?,
                 ),
             }));
         }

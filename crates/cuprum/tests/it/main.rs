@@ -3,4 +3,5 @@ mod checked;
 mod exec;
 mod fixture;
 mod redirect;
+mod reliability;
 mod stream;
