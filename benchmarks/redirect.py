@@ -54,8 +54,7 @@ def _write(implementation: str, argv: list[str], target: Path) -> Callable[[], o
     if implementation == "plumbum":
         from plumbum import local
 
-        chain = local[argv[0]][tuple(argv[1:])] > str(target)
-        return chain
+        return local[argv[0]][tuple(argv[1:])] > str(target)
     msg = f"unknown implementation {implementation!r}"
     raise ValueError(msg)
 
@@ -106,8 +105,7 @@ def _read(implementation: str, argv: list[str], source: Path) -> Callable[[], st
     if implementation == "plumbum":
         from plumbum import local
 
-        chain = local[argv[0]][tuple(argv[1:])] < str(source)
-        return chain
+        return local[argv[0]][tuple(argv[1:])] < str(source)
     msg = f"unknown implementation {implementation!r}"
     raise ValueError(msg)
 
