@@ -186,18 +186,16 @@ def test_stdin_async_iterable_needs_await(fx: SafeCmdBuilder) -> None:
     assert_no_children()
 
 
-def test_stdin_iterable_pulls_one_chunk_at_a_time(fx: SafeCmdBuilder, runner: Run) -> None:
-    # A consumer that reads 3 bytes and exits: the generator is asked for
-    # little more than it read, and is closed when the run ends.
-    pulled: list[int] = []
+def test_stdin_iterable_is_closed_when_the_child_stops_reading(
+    fx: SafeCmdBuilder, runner: Run
+) -> None:
+    # A consumer that reads 3 bytes and exits: the run ends, and the endless
+    # generator is closed when it does.
     closed: list[bool] = []
 
     def endless() -> Iterator[bytes]:
         try:
-            index = 0
             while True:
-                pulled.append(index)
-                index += 1
                 yield b"0123456789"
         finally:
             closed.append(True)
@@ -205,9 +203,29 @@ def test_stdin_iterable_pulls_one_chunk_at_a_time(fx: SafeCmdBuilder, runner: Ru
     result = runner(fx("head-bytes", 3), stdin=endless())
     assert result.stdout == "012"
     assert closed == [True]
-    # The pipe buffer holds what was written before the child exited; the
-    # generator is never run ahead of the engine's requests.
-    assert len(pulled) < 1_000_000 // 10
+
+
+CHUNK = 1 << 16
+
+
+def test_stdin_iterable_is_pulled_no_faster_than_the_pipe_drains(
+    fx: SafeCmdBuilder, runner: Run
+) -> None:
+    # The child never reads: the engine asks for chunks only while the pipe
+    # (1 MiB at most) has room, so an endless generator is pulled a bounded
+    # number of times. The timeout only ends the run.
+    pulled = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield b"x" * CHUNK
+
+    with pytest.raises(TimeoutExpired):
+        runner(fx("sleep", 30), stdin=endless(), timeout=0.5)
+    assert 1 <= pulled <= (1 << 20) // CHUNK + 2
+    assert_no_children()
 
 
 def test_a_raising_stdin_iterable_stops_the_run_and_propagates(
