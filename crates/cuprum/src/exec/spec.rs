@@ -1,7 +1,7 @@
 //! What to run and how: [`ExecSpec`] and its stream settings.
 
 use std::ffi::OsString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -129,6 +129,7 @@ pub struct ExecSpec {
     pub(crate) cancel_grace: Duration,
     pub(crate) relay: RelayMethod,
     pub(crate) early_exit_grace: Duration,
+    pub(crate) pass_fds: Vec<RawFd>,
 }
 
 impl ExecSpec {
@@ -146,6 +147,7 @@ impl ExecSpec {
             cancel_grace: Duration::from_millis(500),
             relay: RelayMethod::Auto,
             early_exit_grace: Duration::from_millis(250),
+            pass_fds: Vec::new(),
         }
     }
 
@@ -265,6 +267,28 @@ impl ExecSpec {
     #[must_use]
     pub fn early_exit_grace(mut self, grace: Duration) -> Self {
         self.early_exit_grace = grace;
+        self
+    }
+
+    /// Descriptors every stage receives besides 0, 1 and 2, under the same
+    /// numbers (none by default). Every other descriptor is closed in the
+    /// child, even one the parent left inheritable. Each must be 3 or above
+    /// and open until [`spawn`](Self::spawn) returns.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use cuprum::Command;
+    /// use cuprum::exec::ExecSpec;
+    /// let file = std::fs::File::open("Cargo.toml")?;
+    /// let spec = ExecSpec::command(Command::new("true")).pass_fds([file.as_raw_fd()]);
+    /// assert_eq!(spec.spawn()?.wait().stages[0].exit_code, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn pass_fds(mut self, fds: impl IntoIterator<Item = RawFd>) -> Self {
+        self.pass_fds = fds.into_iter().collect();
         self
     }
 }

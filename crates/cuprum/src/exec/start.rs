@@ -80,12 +80,7 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
             "nothing to run",
         ));
     }
-    if let Some(env) = &spec.env {
-        spawn::validate_env(env)?;
-    }
-    if let Some(cwd) = &spec.cwd {
-        spawn::validate_cwd(cwd)?;
-    }
+    let prepared = spawn::Launch::new(&spec)?;
     let shared = Shared::new().map_err(io_err("create notifier"))?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
@@ -153,21 +148,17 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 )?);
             }
             let started = Instant::now();
-            let child = spawn::spawn(
-                command,
-                spec.env.as_deref(),
-                spec.cwd.as_deref(),
-                stdin,
-                stdout,
-                stderr,
-            )?;
+            let child = prepared.spawn(index, command, stdin, stdout, stderr)?;
             Ok(StageProc::new(child, started))
         })();
         match built {
             Ok(stage) => {
                 events.push(Event {
                     stage: index,
-                    kind: EventKind::Start { pid: stage.pid },
+                    kind: EventKind::Start {
+                        pid: stage.pid,
+                        executable: prepared.executable(index).to_owned(),
+                    },
                 });
                 stages.push(stage);
             }

@@ -23,7 +23,6 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -32,6 +31,7 @@ use std::time::{Duration, Instant};
 use super::event::{Event, EventKind, Stream};
 use super::outcome::{Captured, Outcome, StageOutcome};
 use super::shared::Shared;
+use super::spawn::Child;
 use super::spec::Decode;
 use super::streams::{self, Feeder, Reader};
 use super::sys;
