@@ -212,8 +212,9 @@ class Run(Generic[_T]):
             elif kind in {"echo_stdout", "echo_stderr"}:
                 self._chunk(stage, index, kind[5:], value)
             elif kind == "start":
-                stage.pid = value
+                stage.pid, executable = value
                 if self.observers:
+                    stage.tags = MappingProxyType({**stage.tags, "executable": executable})
                     self.emit(stage, "start")
             elif not self.observers or kind == "exit":
                 continue
@@ -277,6 +278,7 @@ class Run(Generic[_T]):
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
             inline=self.inline,
+            pass_fds=ctx.pass_fds,
         )
 
     def steps(self) -> Steps[_T]:

@@ -32,6 +32,7 @@ def spawn(
     cancel_grace: float,
     portable_relay: bool,
     inline: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> Execution: ...
 
 @final

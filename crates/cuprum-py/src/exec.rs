@@ -59,7 +59,8 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyfunction]
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
-    decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false
+    decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
+    pass_fds=Vec::new()
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -85,6 +86,7 @@ pub(crate) fn spawn(
     cancel_grace: f64,
     portable_relay: bool,
     inline: bool,
+    pass_fds: Vec<i32>,
 ) -> PyResult<Execution> {
     let commands = stages
         .into_iter()
@@ -120,7 +122,8 @@ pub(crate) fn spawn(
             RelayMethod::Portable
         } else {
             RelayMethod::Auto
-        });
+        })
+        .pass_fds(pass_fds);
     let inner = py
         .detach(|| {
             if inline {
@@ -166,7 +169,10 @@ fn stream_name(py: Python<'_>, stream: Stream, echo: bool) -> Bound<'_, PyString
 fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
     let stage = event.stage;
     let (kind, value): (Bound<'py, PyString>, Bound<'py, PyAny>) = match event.kind {
-        EventKind::Start { pid } => (intern!(py, "start").clone(), pid.into_bound_py_any(py)?),
+        EventKind::Start { pid, executable } => (
+            intern!(py, "start").clone(),
+            (pid, executable.into_os_string()).into_bound_py_any(py)?,
+        ),
         EventKind::Stdin { bytes } => (intern!(py, "stdin").clone(), bytes.into_bound_py_any(py)?),
         EventKind::StdinError { op, error } => {
             let op = match op {

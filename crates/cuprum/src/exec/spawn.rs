@@ -19,7 +19,7 @@
 //! the child ([`fork`]) when descriptors are passed or the C library lacks
 //! those actions.
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod posix;
 
 mod fork;
@@ -168,8 +168,8 @@ fn c_string(bytes: &[u8]) -> Result<CString> {
     })
 }
 
-/// `KEY=VALUE` strings for the child: the run's environment, or a snapshot
-/// of this process's.
+/// `KEY=VALUE` strings for the child: the run's environment, or (`None`) a
+/// snapshot of this process's.
 fn environment(env: Option<&[(OsString, OsString)]>) -> Result<CArray> {
     let entry = |key: &OsStr, value: &OsStr| {
         let mut bytes = Vec::with_capacity(key.len() + value.len() + 1);
@@ -194,7 +194,8 @@ fn environment(env: Option<&[(OsString, OsString)]>) -> Result<CArray> {
 /// executable each stage runs, and the environment block they share.
 pub(crate) struct Launch {
     executables: Vec<PathBuf>,
-    env: Arc<CArray>,
+    /// The run's own environment; `None` inherits this process's.
+    env: Option<Arc<CArray>>,
     cwd: Option<PathBuf>,
     c_cwd: Option<CString>,
     pass_fds: Arc<[RawFd]>,
@@ -229,7 +230,10 @@ impl Launch {
             .transpose()?;
         Ok(Self {
             executables,
-            env: Arc::new(environment(spec.env.as_deref())?),
+            env: match &spec.env {
+                Some(env) => Some(Arc::new(environment(Some(env))?)),
+                None => None,
+            },
             cwd: spec.cwd.clone(),
             c_cwd,
             pass_fds,
@@ -281,7 +285,7 @@ impl Launch {
                 .collect::<Result<Vec<_>>>()?,
         );
         debug_assert_eq!(argv.len(), command.argv().len());
-        #[cfg(target_os = "linux")]
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
         if self.pass_fds.is_empty() {
             if let Some(api) = posix::api() {
                 let std = |slot: &Slot| match slot {
@@ -293,7 +297,7 @@ impl Launch {
                     api,
                     &path,
                     &argv,
-                    &self.env,
+                    self.env.as_deref(),
                     self.c_cwd.as_deref(),
                     [std(&stdio[0]), std(&stdio[1]), std(&stdio[2])],
                 )
@@ -306,7 +310,10 @@ impl Launch {
         let exec = fork::Exec {
             path,
             argv,
-            envp: Arc::clone(&self.env),
+            envp: match &self.env {
+                Some(env) => Arc::clone(env),
+                None => Arc::new(environment(None)?),
+            },
             keep: Arc::clone(&self.pass_fds),
         };
         let pid = fork::spawn(

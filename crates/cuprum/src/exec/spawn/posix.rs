@@ -169,9 +169,9 @@ impl Drop for Attrs {
     }
 }
 
-/// Starts `path` with `argv` and `envp` in a process group of its own, with
-/// the given standard streams, in `cwd` if set, and with every descriptor
-/// from 3 up closed.
+/// Starts `path` with `argv` and `env` (`None`: this process's environment)
+/// in a process group of its own, with the given standard streams, in `cwd`
+/// if set, and with every descriptor from 3 up closed.
 ///
 /// # Errors
 ///
@@ -181,7 +181,7 @@ pub(super) fn spawn(
     api: &Api,
     path: &CStr,
     argv: &CArray,
-    envp: &CArray,
+    env: Option<&CArray>,
     cwd: Option<&CStr>,
     stdio: [Std; 3],
 ) -> io::Result<libc::pid_t> {
@@ -197,6 +197,14 @@ pub(super) fn spawn(
     // SAFETY: `actions.0` is initialised.
     check(unsafe { (api.closefrom)(&mut actions.0, 3) })?;
     let attrs = Attrs::new()?;
+    let envp = match env {
+        Some(env) => env.as_ptr().cast(),
+        // SAFETY: reads the C library's `environ` pointer, as the standard
+        // library's own spawn does for an inherited environment. Changing the
+        // environment while another thread reads it is already undefined
+        // behaviour for the changer (`std::env::set_var` is unsafe for it).
+        None => unsafe { libc::environ }.cast_const(),
+    };
     let mut pid: libc::pid_t = 0;
     #[expect(
         clippy::disallowed_methods,
@@ -204,8 +212,9 @@ pub(super) fn spawn(
     )]
     // SAFETY: every pointer is valid for the call: `path` is NUL-terminated,
     // `argv` and `envp` are NULL-terminated arrays of NUL-terminated strings
-    // owned by the caller, and the file actions and attributes are
-    // initialised. posix_spawn copies what the child needs before returning.
+    // (owned by the caller, or the C library's environment), and the file
+    // actions and attributes are initialised. posix_spawn copies what the
+    // child needs before returning.
     let code = unsafe {
         libc::posix_spawn(
             &mut pid,
@@ -213,7 +222,7 @@ pub(super) fn spawn(
             &actions.0,
             &attrs.0,
             argv.as_ptr().cast(),
-            envp.as_ptr().cast(),
+            envp,
         )
     };
     check(code)?;
