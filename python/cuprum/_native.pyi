@@ -32,7 +32,7 @@ def spawn(
     cancel_grace: float,
     portable_relay: bool,
     inline: bool = False,
-    pass_fds: Sequence[int] = (),
+    pass_fds: Sequence[int] | None = None,
 ) -> Execution: ...
 
 @final

@@ -60,7 +60,7 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
-    pass_fds=Vec::new()
+    pass_fds=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -86,7 +86,7 @@ pub(crate) fn spawn(
     cancel_grace: f64,
     portable_relay: bool,
     inline: bool,
-    pass_fds: Vec<i32>,
+    pass_fds: Option<Vec<i32>>,
 ) -> PyResult<Execution> {
     let commands = stages
         .into_iter()
@@ -123,7 +123,7 @@ pub(crate) fn spawn(
         } else {
             RelayMethod::Auto
         })
-        .pass_fds(pass_fds);
+        .pass_fds(pass_fds.unwrap_or_default());
     let inner = py
         .detach(|| {
             if inline {
