@@ -2,13 +2,15 @@
 
 A child gets descriptors 0, 1 and 2 plus ``ExecutionContext.pass_fds`` —
 read from the child's own ``/proc/self/fd`` by the fixture's ``fds``
-subcommand — even when the parent left descriptors inheritable. With and
-without ``pass_fds`` the engine takes different spawn paths (``posix_spawn``
-with close-from, or fork-and-exec with ``close_range``); both are checked.
+subcommand — even when the parent left descriptors inheritable. The engine
+has two spawn paths (``posix_spawn`` with close actions, and fork-and-exec
+with ``close_range``, taken when a passed descriptor is numbered above 256);
+both are checked.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -22,6 +24,17 @@ from cuprum.sh import SafeCmdBuilder
 from helpers import assert_no_children, sh_cmd
 
 Run = Callable[..., Any]
+
+
+@pytest.fixture
+def high_fd() -> Iterator[int]:
+    """A descriptor numbered 300 or above: passing it takes the fork path."""
+    read_fd, write_fd = os.pipe()
+    high = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, 300)
+    os.close(read_fd)
+    os.close(write_fd)
+    yield high
+    os.close(high)
 
 
 @pytest.fixture
@@ -54,12 +67,14 @@ def test_a_child_gets_only_the_standard_streams(
 
 
 def test_pass_fds_are_the_only_extra_descriptors(
-    fx: SafeCmdBuilder, runner: Run, inheritable_pipe: tuple[int, int]
+    fx: SafeCmdBuilder, runner: Run, inheritable_pipe: tuple[int, int], high_fd: int
 ) -> None:
     read_fd, write_fd = os.pipe()  # not inheritable: passing makes it so in the child
     try:
-        result = runner(fx("fds"), context=ExecutionContext(pass_fds=(write_fd,)))
-        assert child_fds(result.stdout) == {0, 1, 2, write_fd}
+        # Inheritable descriptors lie below and between the passed ones.
+        for passed in [(write_fd,), (inheritable_pipe[0], write_fd), (write_fd, high_fd)]:
+            result = runner(fx("fds"), context=ExecutionContext(pass_fds=passed))
+            assert child_fds(result.stdout) == {0, 1, 2, *passed}
         assert not os.get_inheritable(write_fd), "the parent's flag is left alone"
     finally:
         os.close(read_fd)
@@ -85,13 +100,11 @@ def test_every_pipeline_stage_gets_the_same_descriptors(
 
 
 @pytest.mark.parametrize("spawn_path", ["posix_spawn", "fork"])
-def test_children_start_with_default_signal_handling(
-    spawn_path: str, inheritable_pipe: tuple[int, int]
-) -> None:
+def test_children_start_with_default_signal_handling(spawn_path: str, high_fd: int) -> None:
     """Python ignores SIGPIPE and SIGXFSZ; its children must not."""
     assert signal.getsignal(signal.SIGPIPE) is signal.SIG_IGN
     assert signal.getsignal(signal.SIGXFSZ) is signal.SIG_IGN
-    pass_fds = (inheritable_pipe[1],) if spawn_path == "fork" else ()
+    pass_fds = (high_fd,) if spawn_path == "fork" else ()
     result = sh_cmd("grep -E '^Sig(Blk|Ign)' /proc/self/status").run_sync(
         context=ExecutionContext(pass_fds=pass_fds)
     )
@@ -105,9 +118,9 @@ def test_children_start_with_default_signal_handling(
 
 @pytest.mark.parametrize("spawn_path", ["posix_spawn", "fork"])
 def test_both_spawn_paths_set_cwd_and_process_group(
-    fx: SafeCmdBuilder, spawn_path: str, tmp_path: Path, inheritable_pipe: tuple[int, int]
+    fx: SafeCmdBuilder, spawn_path: str, tmp_path: Path, high_fd: int
 ) -> None:
-    pass_fds = (inheritable_pipe[1],) if spawn_path == "fork" else ()
+    pass_fds = (high_fd,) if spawn_path == "fork" else ()
     context = ExecutionContext(cwd=tmp_path, pass_fds=pass_fds)
     assert fx("pwd").run_sync(context=context).stdout == f"{tmp_path}\n"
     group = fx("pgid").run_sync(context=context)

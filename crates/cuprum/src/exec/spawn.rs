@@ -16,8 +16,8 @@
 //! Two paths give the same child: `posix_spawn` with glibc's close-from and
 //! chdir file actions ([`posix`], the fast one: no copy of the parent's page
 //! tables), and the standard library's fork-and-exec with the same hygiene in
-//! the child ([`fork`]) when descriptors are passed or the C library lacks
-//! those actions.
+//! the child ([`fork`]) when a passed descriptor is above
+//! [`posix::MAX_PASSED_FD`] or the C library lacks those actions.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod posix;
@@ -286,7 +286,11 @@ impl Launch {
         );
         debug_assert_eq!(argv.len(), command.argv().len());
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        if self.pass_fds.is_empty() {
+        if self
+            .pass_fds
+            .last()
+            .map_or(true, |fd| *fd <= posix::MAX_PASSED_FD)
+        {
             if let Some(api) = posix::api() {
                 let std = |slot: &Slot| match slot {
                     Slot::Inherit => posix::Std::Inherit,
@@ -300,6 +304,7 @@ impl Launch {
                     self.env.as_deref(),
                     self.c_cwd.as_deref(),
                     [std(&stdio[0]), std(&stdio[1]), std(&stdio[2])],
+                    &self.pass_fds,
                 )
                 .map_err(failed)?;
                 // The slots (the child's copies are made) close here.

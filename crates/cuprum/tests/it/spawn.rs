@@ -41,6 +41,17 @@ fn inheritable_pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
+/// A duplicate of `fd` numbered 300 or above: passing it makes the engine
+/// take its fork path (`posix_spawn` serves lower numbers).
+fn high_duplicate(fd: &OwnedFd) -> OwnedFd {
+    // SAFETY: F_DUPFD duplicates an open descriptor onto the lowest free
+    // number from 300 up; no memory is involved.
+    let raw = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD, 300) };
+    assert!(raw >= 300);
+    // SAFETY: fcntl returned a fresh descriptor that we now own.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
 fn captured(spec: ExecSpec) -> String {
     let outcome = spec.stdout(Output::capture()).spawn().unwrap().wait();
     assert!(outcome.success(), "{outcome:?}");
@@ -134,7 +145,16 @@ fn pass_fds_are_the_only_extra_descriptors() {
     // Passed in a pipeline, under the same number in every stage.
     let spec = ExecSpec::stages(vec![cmd(&["fds"]), cmd(&["cat"])]).pass_fds([passed]);
     assert_eq!(captured(spec), format!("0 1 2 {passed}\n"));
-    drop((low_read, low_write, read, write));
+    // A high number takes the fork path: same result, in another directory.
+    let high = high_duplicate(&write);
+    let spec = ExecSpec::command(cmd(&["fds"]))
+        .pass_fds([high.as_raw_fd(), passed])
+        .cwd(Some("/".into()));
+    assert_eq!(
+        captured(spec),
+        format!("0 1 2 {passed} {}\n", high.as_raw_fd())
+    );
+    drop((low_read, low_write, read, write, high));
 }
 
 #[test]
@@ -164,8 +184,10 @@ fn exec_failures_keep_their_errno_and_name_the_program() {
     let dir = scratch();
     let garbage = program(&dir, "garbage", "\u{1}\u{2}\u{3} not a program\n");
     let (read, write) = inheritable_pipe();
-    // Both spawn paths: posix_spawn, and fork-and-exec (taken with pass_fds).
-    for pass in [vec![], vec![write.as_raw_fd()]] {
+    let high = high_duplicate(&write);
+    // Both spawn paths: posix_spawn, and fork-and-exec (taken for a high
+    // passed descriptor).
+    for pass in [vec![], vec![high.as_raw_fd()]] {
         let err = ExecSpec::command(Command::new(&garbage))
             .pass_fds(pass.clone())
             .spawn()

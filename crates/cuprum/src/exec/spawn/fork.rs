@@ -1,9 +1,9 @@
 //! The portable path: the standard library's fork-and-exec, with descriptor
 //! hygiene done in the child just before `execve`.
 //!
-//! Taken when descriptors are passed (`pass_fds`: `posix_spawn` cannot close
-//! the gaps between them) or the C library cannot close descriptors inside
-//! `posix_spawn`. The standard library sets up the standard streams, the
+//! Taken when a passed descriptor has a high number (`posix_spawn` would need
+//! one close action per number below it) or the C library cannot close
+//! descriptors inside `posix_spawn`. The standard library sets up the standard streams, the
 //! working directory, the process group, the signal mask and `SIGPIPE`, and
 //! reports a failure in the child with its errno. The hook below then marks
 //! every descriptor from 3 up close-on-exec except the passed ones (which

@@ -169,9 +169,16 @@ impl Drop for Attrs {
     }
 }
 
+/// The highest passed descriptor this path takes: every number below it that
+/// is not passed costs one close action (glibc grows its action list eight
+/// entries at a time), so beyond this the fork path is cheaper.
+pub(super) const MAX_PASSED_FD: RawFd = 256;
+
 /// Starts `path` with `argv` and `env` (`None`: this process's environment)
 /// in a process group of its own, with the given standard streams, in `cwd`
-/// if set, and with every descriptor from 3 up closed.
+/// if set, and with every descriptor from 3 up closed except `keep`
+/// (ascending, each from 3 to [`MAX_PASSED_FD`]), which stays open under its
+/// number without close-on-exec.
 ///
 /// # Errors
 ///
@@ -184,6 +191,7 @@ pub(super) fn spawn(
     env: Option<&CArray>,
     cwd: Option<&CStr>,
     stdio: [Std; 3],
+    keep: &[RawFd],
 ) -> io::Result<libc::pid_t> {
     let mut actions = Actions::new()?;
     for (target, std) in (0..).zip(stdio) {
@@ -194,8 +202,23 @@ pub(super) fn spawn(
         // glibc copies it.
         check(unsafe { (api.chdir)(&mut actions.0, cwd.as_ptr()) })?;
     }
+    let mut low = 3;
+    for &fd in keep {
+        // Every number in the gap below `fd`: closing one that is not open
+        // is not an error for glibc, and closing by number leaves no window
+        // for a descriptor opened meanwhile by another thread.
+        for gap in low..fd {
+            // SAFETY: `actions.0` is initialised.
+            check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions.0, gap) })?;
+        }
+        // SAFETY: `actions.0` is initialised. `dup2` of a descriptor onto
+        // itself clears its close-on-exec flag in the child (POSIX, Austin
+        // Group issue 411; glibc 2.29 and later).
+        check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions.0, fd, fd) })?;
+        low = fd + 1;
+    }
     // SAFETY: `actions.0` is initialised.
-    check(unsafe { (api.closefrom)(&mut actions.0, 3) })?;
+    check(unsafe { (api.closefrom)(&mut actions.0, low) })?;
     let attrs = Attrs::new()?;
     let envp = match env {
         Some(env) => env.as_ptr().cast(),
