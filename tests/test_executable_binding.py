@@ -234,3 +234,12 @@ def test_a_directly_built_safecmd_is_still_blocked_by_a_restricted_scope() -> No
     ):
         rogue.run_sync()
     assert_no_children()
+
+
+def test_a_user_tag_cannot_hide_the_executable(fx: sh.SafeCmdBuilder) -> None:
+    recorded: list[ExecEvent] = []
+    with observe(recorded.append):
+        fx("echo", "x").run_sync(context=ExecutionContext(tags={"executable": "/bin/decoy"}))
+    assert recorded[0].tags["executable"] == "/bin/decoy", "plan keeps the caller's tags"
+    assert recorded[1].phase == "start"
+    assert recorded[1].tags["executable"] == str(FIXTURE_PATH)
