@@ -108,11 +108,16 @@ fn validate_pass_fds(fds: &[RawFd]) -> Result<Arc<[RawFd]>> {
     sorted.dedup();
     for &fd in &sorted {
         if fd < 3 {
+            let what = if fd < 0 {
+                "is negative"
+            } else {
+                "is a standard stream"
+            };
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 format!(
-                    "descriptor {fd} in `pass_fds` is a standard stream; \
-                     pass descriptors 3 and above (0, 1 and 2 are set by stdin, stdout and stderr)"
+                    "descriptor {fd} in `pass_fds` {what}; pass descriptors 3 and above \
+                     (0, 1 and 2 are set by stdin, stdout and stderr)"
                 ),
             ));
         }
@@ -130,7 +135,8 @@ fn validate_pass_fds(fds: &[RawFd]) -> Result<Arc<[RawFd]>> {
 
 /// A NULL-terminated array of NUL-terminated strings (`argv`, `envp`).
 pub(crate) struct CArray {
-    strings: Vec<CString>,
+    /// Owns what `pointers` point into.
+    _strings: Vec<CString>,
     pointers: Vec<*const c_char>,
 }
 
@@ -145,16 +151,15 @@ impl CArray {
     fn new(strings: Vec<CString>) -> Self {
         let mut pointers: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
         pointers.push(std::ptr::null());
-        Self { strings, pointers }
+        Self {
+            _strings: strings,
+            pointers,
+        }
     }
 
     /// The array, as `execve` takes it.
     pub(crate) fn as_ptr(&self) -> *const *const c_char {
         self.pointers.as_ptr()
-    }
-
-    fn len(&self) -> usize {
-        self.strings.len()
     }
 }
 
@@ -262,6 +267,14 @@ impl Launch {
         stderr: Slot,
     ) -> Result<Child> {
         let executable = self.executable(index);
+        let stdio = [lift(stdin)?, lift(stdout)?, lift(stderr)?];
+        let path = c_string(executable.as_os_str().as_bytes())?;
+        let argv = command
+            .argv()
+            .iter()
+            .map(|arg| c_string(arg.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let argv = CArray::new(argv);
         let failed = |err: io::Error| {
             let kind = match err.raw_os_error() {
                 Some(libc::ENOENT) => ErrorKind::ProgramNotFound,
@@ -275,60 +288,51 @@ impl Launch {
             );
             Error::with_path(kind, message, command.program(), err)
         };
-        let stdio = [lift(stdin)?, lift(stdout)?, lift(stderr)?];
-        let path = c_string(executable.as_os_str().as_bytes())?;
-        let argv = CArray::new(
-            command
-                .argv()
-                .iter()
-                .map(|arg| c_string(arg.as_bytes()))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        debug_assert_eq!(argv.len(), command.argv().len());
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        if self
-            .pass_fds
-            .last()
-            .map_or(true, |fd| *fd <= posix::MAX_PASSED_FD)
-        {
-            if let Some(api) = posix::api() {
-                let std = |slot: &Slot| match slot {
-                    Slot::Inherit => posix::Std::Inherit,
-                    Slot::Null => posix::Std::Null,
-                    Slot::Fd(fd) => posix::Std::Fd(fd.as_raw_fd()),
-                };
-                let pid = posix::spawn(
-                    api,
-                    &path,
-                    &argv,
-                    self.env.as_deref(),
-                    self.c_cwd.as_deref(),
-                    [std(&stdio[0]), std(&stdio[1]), std(&stdio[2])],
-                    &self.pass_fds,
-                )
-                .map_err(failed)?;
-                // The slots (the child's copies are made) close here.
-                drop(stdio);
-                return Ok(Child::new(pid.unsigned_abs()));
-            }
+        if let Some(api) = self.posix_api() {
+            let std = |slot: &Slot| match slot {
+                Slot::Inherit => posix::Std::Inherit,
+                Slot::Null => posix::Std::Null,
+                Slot::Fd(fd) => posix::Std::Fd(fd.as_raw_fd()),
+            };
+            let pid = posix::spawn(
+                api,
+                &path,
+                &argv,
+                self.env.as_deref(),
+                self.c_cwd.as_deref(),
+                [std(&stdio[0]), std(&stdio[1]), std(&stdio[2])],
+                &self.pass_fds,
+            )
+            .map_err(failed)?;
+            // `stdio` (the parent's copies of the child's streams) closes on
+            // return.
+            return Ok(Child::new(pid.unsigned_abs()));
         }
+        let envp = match &self.env {
+            Some(env) => Arc::clone(env),
+            None => Arc::new(environment(None)?),
+        };
         let exec = fork::Exec {
             path,
             argv,
-            envp: match &self.env {
-                Some(env) => Arc::clone(env),
-                None => Arc::new(environment(None)?),
-            },
+            envp,
             keep: Arc::clone(&self.pass_fds),
         };
-        let pid = fork::spawn(
-            executable,
-            exec,
-            self.cwd.as_deref(),
-            stdio.map(Stdio::from),
-        )
-        .map_err(failed)?;
+        let stdio = stdio.map(Stdio::from);
+        let pid = fork::spawn(executable, exec, self.cwd.as_deref(), stdio).map_err(failed)?;
         Ok(Child::new(pid))
+    }
+
+    /// The `posix_spawn` path, when the C library offers it and no passed
+    /// descriptor is numbered too high for it.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn posix_api(&self) -> Option<&'static posix::Api> {
+        let highest = self.pass_fds.last().copied().unwrap_or(0);
+        if highest > posix::MAX_PASSED_FD {
+            return None;
+        }
+        posix::api()
     }
 }
 
