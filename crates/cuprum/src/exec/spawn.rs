@@ -22,6 +22,7 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod posix;
 
+mod child;
 mod fork;
 mod resolve;
 
@@ -29,15 +30,14 @@ use std::ffi::{c_char, CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 
+pub(crate) use self::child::Child;
 use self::resolve::quoted;
 pub(crate) use self::resolve::resolve;
 use super::spec::ExecSpec;
-use super::sys;
 use crate::command::Command;
 use crate::{Error, ErrorKind, Result};
 
@@ -355,59 +355,5 @@ fn lift(slot: Slot) -> Result<Slot> {
             Ok(Slot::Fd(unsafe { OwnedFd::from_raw_fd(raw) }))
         }
         other => Ok(other),
-    }
-}
-
-/// A spawned process, reaped by pid (the supervisor's view of a child).
-#[derive(Debug)]
-pub(crate) struct Child {
-    pid: u32,
-    status: Option<ExitStatus>,
-}
-
-impl Child {
-    fn new(pid: u32) -> Self {
-        Self { pid, status: None }
-    }
-
-    /// The process id.
-    pub(crate) fn id(&self) -> u32 {
-        self.pid
-    }
-
-    fn reap(&mut self, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
-        if let Some(status) = self.status {
-            return Ok(Some(status));
-        }
-        let pid = libc::pid_t::try_from(self.pid)
-            .map_err(|_| io::Error::from_raw_os_error(libc::ECHILD))?;
-        let mut raw: libc::c_int = 0;
-        let found = sys::retry(|| {
-            // SAFETY: `raw` is a valid place for waitpid to store a status.
-            let found = unsafe { libc::waitpid(pid, &mut raw, flags) };
-            if found == -1 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(found)
-            }
-        })?;
-        if found == 0 {
-            return Ok(None);
-        }
-        let status = ExitStatus::from_raw(raw);
-        self.status = Some(status);
-        Ok(Some(status))
-    }
-
-    /// Blocks until the process exits, then reaps it (once; later calls
-    /// return the same status).
-    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.reap(0)?
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
-    }
-
-    /// Reaps the process if it has exited.
-    pub(crate) fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        self.reap(libc::WNOHANG)
     }
 }
