@@ -163,12 +163,13 @@ impl CArray {
     }
 }
 
-fn c_string(bytes: &[u8]) -> Result<CString> {
+/// `bytes` as a C string; `what` names it in the error (never its content,
+/// which may be a secret).
+fn c_string(bytes: &[u8], what: &str) -> Result<CString> {
     CString::new(bytes).map_err(|_| {
-        let text = String::from_utf8_lossy(bytes);
         Error::new(
             ErrorKind::InvalidArgument,
-            format!("{text:?} contains a NUL byte"),
+            format!("{what} contains a NUL byte"),
         )
     })
 }
@@ -181,7 +182,7 @@ fn environment(env: Option<&[(OsString, OsString)]>) -> Result<CArray> {
         bytes.extend_from_slice(key.as_bytes());
         bytes.push(b'=');
         bytes.extend_from_slice(value.as_bytes());
-        c_string(&bytes)
+        c_string(&bytes, "an environment variable")
     };
     let strings = match env {
         Some(env) => env
@@ -231,7 +232,7 @@ impl Launch {
         let c_cwd = spec
             .cwd
             .as_ref()
-            .map(|cwd| c_string(cwd.as_os_str().as_bytes()))
+            .map(|cwd| c_string(cwd.as_os_str().as_bytes(), "the working directory"))
             .transpose()?;
         Ok(Self {
             executables,
@@ -268,11 +269,11 @@ impl Launch {
     ) -> Result<Child> {
         let executable = self.executable(index);
         let stdio = [lift(stdin)?, lift(stdout)?, lift(stderr)?];
-        let path = c_string(executable.as_os_str().as_bytes())?;
+        let path = c_string(executable.as_os_str().as_bytes(), "the program's path")?;
         let argv = command
             .argv()
             .iter()
-            .map(|arg| c_string(arg.as_bytes()))
+            .map(|arg| c_string(arg.as_bytes(), "an argument"))
             .collect::<Result<Vec<_>>>()?;
         let argv = CArray::new(argv);
         let failed = |err: io::Error| {
