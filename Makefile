@@ -40,7 +40,7 @@ venv: $(DEV_STAMP) ## Create .venv with the pinned development tools
 .PHONY: build
 build: $(DEV_STAMP) ## Build the native module (release) and the fixture programs
 	cargo build --release --quiet -p cuprum-testbins
-	maturin develop --release --quiet
+	maturin develop --release --quiet --features fault-injection
 
 .PHONY: demo
 demo: build ## Set up from nothing and run the demo

@@ -14,38 +14,25 @@ import sys
 import time
 
 from cuprum import (
+    COREUTILS,
+    DEFAULT_CATALOGUE,
     ECHO,
     LS,
     ExecEvent,
     ForbiddenProgramError,
-    Program,
-    ProgramCatalogue,
-    ProjectSettings,
     RunOutputOptions,
     ScopeConfig,
     StdinInput,
     TimeoutExpired,
+    UnknownProgramError,
     observe,
     run_concurrent,
     scoped,
     sh,
 )
 
-TEXT = Program("printf")
-SORT = Program("sort")
-UNIQ = Program("uniq")
-SLEEP = Program("sleep")
-
-TOOLS = ProgramCatalogue(
-    projects=[
-        ProjectSettings(
-            name="text-tools",
-            programs=(TEXT, SORT, UNIQ, SLEEP),
-            documentation_locations=("docs/users-guide.md",),
-            noise_rules=(),
-        )
-    ]
-)
+# The shipped catalogue plus the opt-in project of common read-only tools.
+TOOLS = DEFAULT_CATALOGUE.with_projects(COREUTILS)
 
 
 def heading(title: str) -> None:
@@ -57,10 +44,10 @@ def main() -> None:
         level=logging.WARNING, format="  [log %(name)s] %(message)s", stream=sys.stdout
     )
     echo = sh.make(ECHO)
-    printf = sh.make(TEXT, catalogue=TOOLS)
-    sort = sh.make(SORT, catalogue=TOOLS)
-    uniq = sh.make(UNIQ, catalogue=TOOLS)
-    sleep = sh.make(SLEEP, catalogue=TOOLS)
+    printf = sh.make("printf", catalogue=TOOLS)
+    sort = sh.make("sort", catalogue=TOOLS)
+    uniq = sh.make("uniq", catalogue=TOOLS)
+    sleep = sh.make("sleep", catalogue=TOOLS)
 
     heading("a command, run synchronously")
     result = echo("hello from cuprum").run_sync()
@@ -68,12 +55,12 @@ def main() -> None:
 
     heading("the same, awaited")
     result = asyncio.run(sh.make(LS)("-1", "examples").run())
-    print(f"ls found: {result.stdout.split() if result.stdout else []}")
+    print(f"ls found: {result.stdout.split()}")
 
     heading("stdin and a pipeline relayed natively (splice on Linux)")
     words = "pear\napple\npear\nfig\napple\npear\n"
     sorted_words = sort().run_sync(stdin=StdinInput(text=words))
-    print("sorted:", sorted_words.stdout.split() if sorted_words.stdout else [])
+    print("sorted:", sorted_words.stdout.split())
     pipeline = printf(words) | sort() | uniq("-c") | sort("-rn")
     outcome = pipeline.run_sync()
     print(f"ok={outcome.ok} stages={len(outcome.stages)}")
@@ -95,6 +82,12 @@ def main() -> None:
             sh.make(LS)().run_sync()
         except ForbiddenProgramError as exc:
             print("denied:", exc)
+
+    heading("a program outside the catalogue: the error shows the fix")
+    try:
+        sh.make("gti")
+    except UnknownProgramError as exc:
+        print(exc)
 
     heading("a timeout: SIGTERM, grace, SIGKILL, reaped")
     started = time.monotonic()

@@ -4,6 +4,7 @@ and what must not be exported."""
 from __future__ import annotations
 
 import importlib
+import subprocess
 import types
 
 import pytest
@@ -13,6 +14,7 @@ from cuprum import exceptions, sh
 
 TOP_LEVEL = {
     "PACKAGE_NAME",
+    "EngineError",
     "Program",
     "ProjectSettings",
     "ProgramEntry",
@@ -22,6 +24,11 @@ TOP_LEVEL = {
     "DEFAULT_PROJECTS",
     "CORE_OPS_PROJECT",
     "DOCUMENTATION_PROJECT",
+    "COREUTILS",
+    "COREUTILS_PROJECT",
+    "ContextError",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
     "ECHO",
     "GIT",
     "LS",
@@ -67,6 +74,10 @@ TOP_LEVEL = {
     "is_rust_available",
     "builders",
     "sh",
+    # beyond.md §14 and §18
+    "ExitCodeError",
+    "Secret",
+    "redact",
 }
 
 SH = {
@@ -91,14 +102,24 @@ EXCEPTIONS = {
     "ContextError",
     "DuplicateProgramError",
     "DuplicateProjectError",
+    "EngineError",
     "ForbiddenProgramError",
     "TimeoutExpired",
+    "UnhandledMetricsPhaseError",
     "UnknownProgramError",
+    "ExitCodeError",
 }
 
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
     "cuprum.program": ("Program",),
+    "cuprum.exceptions": (
+        "EngineError",
+        "ExitCodeError",
+        "ContextError",
+        "DuplicateProgramError",
+        "DuplicateProjectError",
+    ),
     "cuprum.catalogue": (
         "ProjectSettings",
         "ProgramEntry",
@@ -108,6 +129,8 @@ HOMES = {
         "DEFAULT_PROJECTS",
         "CORE_OPS_PROJECT",
         "DOCUMENTATION_PROJECT",
+        "COREUTILS",
+        "COREUTILS_PROJECT",
         "ECHO",
         "GIT",
         "LS",
@@ -156,6 +179,7 @@ HOMES = {
         "ConcurrentResult",
     ),
     "cuprum.rust": ("is_rust_available",),
+    "cuprum.secrets": ("Secret", "redact"),
 }
 
 
@@ -207,8 +231,7 @@ def test_public_but_not_top_level_names() -> None:
     assert events.ExecId is not None
     assert events.ExecPhase is not None
     assert callable(events.new_exec_id)
-    for name in ("DuplicateProjectError", "DuplicateProgramError", "ContextError", "make"):
-        assert name not in cuprum.__all__
+    assert "make" not in cuprum.__all__
 
 
 def test_context_module_does_not_expose_exec_hook() -> None:
@@ -228,6 +251,39 @@ def test_exceptions_module_is_the_home_of_every_exception() -> None:
     assert exceptions.DuplicateProgramError is catalogue.DuplicateProgramError
     assert exceptions.ContextError is context.ContextError
     assert exceptions.ForbiddenProgramError is context.ForbiddenProgramError
+    from cuprum.adapters import metrics_adapter
+
+    assert exceptions.UnhandledMetricsPhaseError is metrics_adapter.UnhandledMetricsPhaseError
+
+
+def test_every_exception_is_also_top_level() -> None:
+    for name in exceptions.__all__:
+        if name == "UnhandledMetricsPhaseError":
+            continue  # lives with its adapter, a public module
+        assert name in cuprum.__all__, name
+        assert getattr(exceptions, name).__module__ == "cuprum", name
+        assert getattr(cuprum, name) is getattr(exceptions, name), name
+
+
+def test_every_public_exception_names_a_public_module() -> None:
+    # Tracebacks print `<__module__>.<name>`: never a private module.
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        assert not any(part.startswith("_") for part in cls.__module__.split(".")), name
+        assert getattr(importlib.import_module(cls.__module__), name) is cls
+
+
+def test_a_traceback_names_the_public_class() -> None:
+    import traceback
+
+    error = exceptions.TimeoutExpired(cmd=("sleep", "9"), timeout=1.0)
+    assert traceback.format_exception_only(error)[0].startswith("cuprum.TimeoutExpired: ")
+
+
+def test_exceptions_docstring_draws_the_whole_tree() -> None:
+    tree = exceptions.__doc__ or ""
+    for name in exceptions.__all__:
+        assert name in tree, name
 
 
 def test_exception_tree() -> None:
@@ -238,6 +294,13 @@ def test_exception_tree() -> None:
     assert issubclass(exceptions.ForbiddenProgramError, PermissionError)
     assert issubclass(exceptions.TimeoutExpired, TimeoutError)
     assert issubclass(exceptions.TimeoutExpired, OSError)
+    assert issubclass(exceptions.ExitCodeError, subprocess.CalledProcessError)
+
+
+def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
+    secrets = importlib.import_module("cuprum.secrets")
+    assert set(secrets.__all__) == {"MASK", "Secret", "redact"}
+    assert secrets.MASK == "***"
 
 
 def test_adapters_package_exports_nothing() -> None:
@@ -266,6 +329,7 @@ def test_adapters_package_exports_nothing() -> None:
         "cuprum.adapters.tracing_adapter",
         "cuprum.adapters.tracing_memory",
         "cuprum.exceptions",
+        "cuprum.secrets",
     ],
 )
 def test_module_all_names_resolve(module_name: str) -> None:

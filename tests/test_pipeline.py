@@ -132,8 +132,9 @@ def test_two_stage_pipeline(fx: SafeCmdBuilder, runner: Run) -> None:
 def test_intermediate_stdout_is_none_and_stderr_is_per_stage(
     fx: SafeCmdBuilder, runner: Run
 ) -> None:
-    """§11.54 (capturing)."""
-    result = runner(fx("both", "one", "first") | fx("err", "second") | fx("cat"))
+    """§11.54 (capturing). No stage writes to a reader that may be gone, so
+    no stage can die of a broken pipe before writing its stderr."""
+    result = runner(fx("err", "first") | fx("err", "second") | fx("cat"))
     assert [s.stdout for s in result.stages] == [None, None, ""]
     assert [s.stderr for s in result.stages] == ["first\n", "second\n", ""]
 
@@ -152,7 +153,11 @@ def test_echo_sends_final_stdout_and_every_stderr_to_the_sinks(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     ctx = ExecutionContext(stdout_sink=out, stderr_sink=err)
-    cmd = fx("both", "hidden", "err-0") | fx("err", "err-1") | fx("both", "shown", "err-2")
+    # The middle stage reads its input before exiting: one that exits at once
+    # may close the pipe before the first stage writes, which then dies of
+    # SIGPIPE before printing `err-0` (as in a shell).
+    middle = sh_cmd("cat >/dev/null; echo err-1 >&2")
+    cmd = fx("both", "hidden", "err-0") | middle | fx("both", "shown", "err-2")
     result = runner(cmd, output=RunOutputOptions(capture=True, echo=True), context=ctx)
     assert out.getvalue() == "shown\n"
     assert sorted(err.getvalue().splitlines()) == ["err-0", "err-1", "err-2"]
@@ -375,7 +380,10 @@ def test_stage_killed_by_a_signal(fx: SafeCmdBuilder, runner: Run) -> None:
     assert codes(result) == (-15, -9, -15)
     assert result.failure_index == 1
     last = runner(fx("echo", "x") | fx("kill-self", 15))
-    assert codes(last) == (0, -15)
+    # `echo` may find its reader already gone (as in a shell): then it dies
+    # of SIGPIPE and is excused as an early exit.
+    assert codes(last)[1] == -15
+    assert codes(last)[0] == 0 or last.early_exit_stages == (0,)
     assert last.failure_index == 1
     assert not last.ok
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from cuprum import builders as builders
 from cuprum import sh as sh
 from cuprum.catalogue import CORE_OPS_PROJECT as CORE_OPS_PROJECT
+from cuprum.catalogue import COREUTILS as COREUTILS
+from cuprum.catalogue import COREUTILS_PROJECT as COREUTILS_PROJECT
 from cuprum.catalogue import DEFAULT_CATALOGUE as DEFAULT_CATALOGUE
 from cuprum.catalogue import DEFAULT_PROJECTS as DEFAULT_PROJECTS
 from cuprum.catalogue import DOC_TOOL as DOC_TOOL
@@ -51,10 +53,17 @@ from cuprum.context import resolve_env as resolve_env
 from cuprum.context import scoped as scoped
 from cuprum.events import ExecEvent as ExecEvent
 from cuprum.events import ExecHook as ExecHook
+from cuprum.exceptions import ContextError as ContextError
+from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
+from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
+from cuprum.exceptions import EngineError as EngineError
+from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
 from cuprum.rust import is_rust_available as is_rust_available
+from cuprum.secrets import Secret as Secret
+from cuprum.secrets import redact as redact
 from cuprum.sh import CommandResult as CommandResult
 from cuprum.sh import ExecutionContext as ExecutionContext
 from cuprum.sh import IOOptions as IOOptions
@@ -69,6 +78,8 @@ from cuprum.sh import TimeoutExpired as TimeoutExpired
 PACKAGE_NAME = "cuprum"
 
 __all__ = [
+    "COREUTILS",
+    "COREUTILS_PROJECT",
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
@@ -86,11 +97,16 @@ __all__ = [
     "CommandResult",
     "ConcurrentConfig",
     "ConcurrentResult",
+    "ContextError",
     "CuprumContext",
+    "DuplicateProgramError",
+    "DuplicateProjectError",
+    "EngineError",
     "EnvRegistration",
     "ExecEvent",
     "ExecHook",
     "ExecutionContext",
+    "ExitCodeError",
     "ForbiddenProgramError",
     "HookRegistration",
     "IOOptions",
@@ -105,6 +121,7 @@ __all__ = [
     "SafeCmd",
     "SafeCmdBuilder",
     "ScopeConfig",
+    "Secret",
     "StdinInput",
     "TimeoutExpired",
     "UnknownProgramError",
@@ -119,6 +136,7 @@ __all__ = [
     "logging_hook",
     "merge_env_overlays",
     "observe",
+    "redact",
     "resolve_env",
     "run_concurrent",
     "run_concurrent_sync",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing as t
-from collections.abc import Callable
 
 from cuprum.catalogue import DEFAULT_CATALOGUE, ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
+from cuprum.secrets import Secret
 
 if t.TYPE_CHECKING:
     from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
@@ -15,12 +16,32 @@ if t.TYPE_CHECKING:
 
 __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
+_DEFAULT_OK_CODES: frozenset[int] = frozenset({0})
+
 
 def _render(value: object, where: str) -> str:
-    if value is None:
-        msg = f"build_argv does not accept None ({where})"
-        raise TypeError(msg)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return path
+    kind = "None" if value is None else type(value).__name__
+    msg = (
+        f"{kind} is not a valid argv element ({where}); "
+        "pass str, int, float or an os.PathLike of str"
+    )
+    raise TypeError(msg)
+
+
+def _flag(key: str, value: object) -> str:
+    flag = "--" + key.replace("_", "-") + "="
+    rendered = _render(value, f"keyword argument {key!r}")
+    if isinstance(rendered, Secret):
+        return Secret._after(flag, rendered)  # shown as --key=***
+    return flag + rendered
 
 
 def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
@@ -29,10 +50,13 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     Positionals are rendered with :func:`str` in order; keywords follow in
     insertion order as ``--key-with-dashes=value``. Booleans are not special
     (``flag=False`` gives ``--flag=False``) and nothing is escaped. The program
-    name is never included.
+    name is never included. A :class:`~cuprum.Secret` stays secret: as a
+    positional it is kept as is, as a keyword value it becomes a secret
+    ``--key=value`` shown as ``--key=***``.
 
     Raises:
-        TypeError: an argument is ``None``.
+        TypeError: an argument is ``None``, ``bytes`` or another type that
+            is not ``str``, ``int``, ``float`` or an ``os.PathLike`` of ``str``.
 
     >>> build_argv("log", 3, max_count=5)
     ('log', '3', '--max-count=5')
@@ -40,10 +64,7 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
     positional = [
         _render(value, f"positional argument {index}") for index, value in enumerate(args)
     ]
-    flags = [
-        "--" + key.replace("_", "-") + "=" + _render(value, f"keyword argument {key!r}")
-        for key, value in kwargs.items()
-    ]
+    flags = [_flag(key, value) for key, value in kwargs.items()]
     return (*positional, *flags)
 
 
@@ -51,22 +72,57 @@ def build_argv(*args: object, **kwargs: object) -> tuple[str, ...]:
 class SafeCmd:
     """A catalogued program with its arguments, ready to run.
 
-    ``argv`` excludes the program; :attr:`argv_with_program` includes it.
-    ``cmd | other`` builds a :class:`Pipeline`.
+    ``argv`` excludes the program; :attr:`argv_with_program` includes it. An
+    argument may be a :class:`~cuprum.Secret`: the child receives its value,
+    the ``repr`` shows ``***``. ``ok_codes`` are the exit codes that count as
+    success (see :meth:`with_ok_codes`). ``cmd | other`` builds a
+    :class:`Pipeline`.
     """
 
     program: Program
     argv: tuple[str, ...]
     project: ProjectSettings
+    ok_codes: frozenset[int] = dataclasses.field(default=_DEFAULT_OK_CODES, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.ok_codes is not _DEFAULT_OK_CODES:
+            object.__setattr__(self, "ok_codes", _ok_codes(self.ok_codes))
 
     @property
     def argv_with_program(self) -> tuple[str, ...]:
         """The full argv: the program followed by its arguments."""
         return (str(self.program), *self.argv)
 
+    def with_ok_codes(self, *codes: int) -> SafeCmd:
+        """A copy of this command whose successful exit codes are ``codes``.
+
+        ``grep`` and ``diff`` exit 1 for "no match"/"different", so
+        ``cmd.with_ok_codes(0, 1)`` makes that a success: ``result.ok`` is
+        true, ``check=True`` does not raise and a pipeline does not fail fast.
+        A code ``-N`` accepts death by signal N.
+
+        Raises:
+            ValueError: no code is given.
+            TypeError: a code is not an ``int`` (``bool`` included).
+        """
+        return dataclasses.replace(self, ok_codes=_ok_codes(codes))
+
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    # The overloads tell a type checker that a run with the default output
+    # options captures (``CommandResult[str]``); any ``output=`` may not.
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult[str]: ...
+    @t.overload
     async def run(
         self,
         *,
@@ -74,11 +130,22 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult: ...
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult:
         """Run the command and return its :class:`~cuprum.sh.CommandResult`.
 
-        A non-zero exit does not raise. See the users' guide for the full
-        order of checks, hooks and events.
+        An exit code outside :attr:`ok_codes` does not raise unless ``check``
+        is true. See the users' guide for the full order of checks, hooks and
+        events.
 
         Raises:
             ForbiddenProgramError: the current scope does not allow the program.
@@ -86,13 +153,28 @@ class SafeCmd:
             FileNotFoundError: the program or the working directory is missing.
             PermissionError: the program is not executable.
             ValueError: argv or environment contains a NUL character.
+            ExitCodeError: ``check`` is true and the exit code is not in
+                :attr:`ok_codes` (raised after the after hooks ran).
         """
         from cuprum._drivers import execute_async
         from cuprum._execution import command_run
 
-        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(
+            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+        )
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult[str]: ...
+    @t.overload
     def run_sync(
         self,
         *,
@@ -100,12 +182,24 @@ class SafeCmd:
         timeout: float | None = None,
         context: ExecutionContext | None = None,
         stdin: StdinInput | None = None,
+        check: bool = False,
+    ) -> CommandResult: ...
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        stdin: StdinInput | None = None,
+        check: bool = False,
     ) -> CommandResult:
         """Blocking twin of :meth:`run`; waits natively with the GIL released."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import command_run
 
-        run = command_run(self, output=output, timeout=timeout, context=context, stdin=stdin)
+        run = command_run(
+            self, output=output, timeout=timeout, context=context, stdin=stdin, check=check
+        )
         return execute_sync(run)
 
 
@@ -128,42 +222,126 @@ class Pipeline:
     def __or__(self, other: SafeCmd | Pipeline) -> Pipeline:
         return Pipeline.concat(self, other)
 
+    @t.overload
+    async def run(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     async def run(
         self,
         *,
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        **deprecated_flags: bool,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    async def run(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Run every stage, relaying stdout to the next stage's stdin natively.
 
-        ``capture=``/``echo=`` are deprecated spellings of ``output=``.
+        ``capture=``/``echo=`` are deprecated spellings of ``output=``. With
+        ``check``, a pipeline that is not ok raises
+        :class:`~cuprum.ExitCodeError` for its failing stage after the after
+        hooks ran.
+
+        Raises:
+            TypeError: an unknown keyword (the message names this method).
         """
         from cuprum._drivers import execute_async
         from cuprum._execution import pipeline_run
 
+        flags = _deprecated_flags("Pipeline.run", capture, echo, unexpected)
         run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, flags=deprecated_flags
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
         )
         return await execute_async(run)
 
+    @t.overload
+    def run_sync(
+        self,
+        *,
+        output: None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult[str]: ...
+    @t.overload
     def run_sync(
         self,
         *,
         output: RunOutputOptions | None = None,
         timeout: float | None = None,
         context: ExecutionContext | None = None,
-        **deprecated_flags: bool,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+    ) -> PipelineResult: ...
+    def run_sync(
+        self,
+        *,
+        output: RunOutputOptions | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        check: bool = False,
+        capture: bool | None = None,
+        echo: bool | None = None,
+        **unexpected: t.Never,
     ) -> PipelineResult:
         """Blocking twin of :meth:`run`."""
         from cuprum._drivers import execute_sync
         from cuprum._execution import pipeline_run
 
+        flags = _deprecated_flags("Pipeline.run_sync", capture, echo, unexpected)
         run = pipeline_run(
-            self, output=output, timeout=timeout, context=context, flags=deprecated_flags
+            self, output=output, timeout=timeout, context=context, check=check, flags=flags
         )
         return execute_sync(run)
+
+
+def _deprecated_flags(
+    method: str, capture: bool | None, echo: bool | None, unexpected: t.Mapping[str, object]
+) -> dict[str, bool]:
+    """The deprecated ``capture=``/``echo=`` flags that were given; any other
+    keyword is a ``TypeError`` naming ``method``."""
+    if unexpected:
+        msg = f"{method}() got unexpected keyword arguments: {', '.join(sorted(unexpected))}"
+        raise TypeError(msg)
+    given = {"capture": capture, "echo": echo}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _ok_codes(codes: object) -> frozenset[int]:
+    if isinstance(codes, int) or not isinstance(codes, frozenset | set | tuple | list):
+        msg = f"ok codes must be a collection of ints, got {type(codes).__name__}"
+        raise TypeError(msg)
+    for code in codes:
+        if not isinstance(code, int) or isinstance(code, bool):
+            msg = f"ok codes must be ints, got {code!r} ({type(code).__name__})"
+            raise TypeError(msg)
+    if not codes:
+        msg = "ok codes must name at least one exit code"
+        raise ValueError(msg)
+    return codes if isinstance(codes, frozenset) else frozenset(codes)
 
 
 def _stages(operand: object) -> tuple[SafeCmd, ...]:
@@ -175,20 +353,36 @@ def _stages(operand: object) -> tuple[SafeCmd, ...]:
     raise TypeError(msg)
 
 
-SafeCmdBuilder: t.TypeAlias = Callable[..., SafeCmd]
+ArgValue: t.TypeAlias = str | int | float | os.PathLike[str]
+"""What a builder accepts as an argument (``bool`` is an ``int``); ``None`` is
+not one."""
 
 
-def make(program: Program, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE) -> SafeCmdBuilder:
+class SafeCmdBuilder(t.Protocol):
+    """What :func:`make` returns: call it with arguments to get a :class:`SafeCmd`.
+
+    Positionals become arguments in order, keywords ``--key=value`` (see
+    :func:`build_argv`). A type checker rejects ``None``, which fails at run
+    time too.
+    """
+
+    def __call__(self, *args: ArgValue, **kwargs: ArgValue) -> SafeCmd: ...
+
+
+def make(
+    program: Program | str, *, catalogue: ProgramCatalogue = DEFAULT_CATALOGUE
+) -> SafeCmdBuilder:
     """A builder of :class:`SafeCmd` for a catalogued ``program``.
 
-    The lookup happens now, so an unknown program fails at ``make`` time.
+    The lookup happens now, so an unknown program fails at ``make`` time;
+    the error names the closest catalogued program and the one-line fix.
 
     Raises:
         UnknownProgramError: ``program`` is not in ``catalogue``.
     """
     entry = catalogue.lookup(program)
 
-    def builder(*args: object, **kwargs: object) -> SafeCmd:
+    def builder(*args: ArgValue, **kwargs: ArgValue) -> SafeCmd:
         return SafeCmd(
             program=entry.program, argv=build_argv(*args, **kwargs), project=entry.project
         )

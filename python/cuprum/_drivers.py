@@ -1,26 +1,30 @@
 """Drivers: how a run waits for its engine handle, and how pending async
 observe tasks are settled.
 
-- the asyncio driver waits on the handle's notify descriptor with
-  ``loop.add_reader`` (no thread, no polling);
+- the async driver waits on the handle's notify descriptor through the
+  running library's adapter (:mod:`cuprum._aio`: ``loop.add_reader`` under
+  asyncio, ``trio.lowlevel.wait_readable`` under trio; no thread, no
+  polling);
 - the blocking driver waits in the engine with the GIL released, and the
   engine supervises the children on that same thread.
 
-Whatever interrupts the wait (a raising hook, a cancelled task, Ctrl-C), the
-handle is cancelled and waited for before the exception propagates.
+Whatever interrupts the wait (a raising hook, a cancelled task or scope,
+Ctrl-C), the handle is cancelled and waited for — shielded from further
+cancellation — before the exception propagates.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cuprum import _native
+from cuprum import _aio as aio
+from cuprum import _lifecycle, _native
 
 if TYPE_CHECKING:
+    from cuprum._aio import Library
     from cuprum._execution import Run
     from cuprum._results import CommandResult, PipelineResult
 
@@ -36,6 +40,7 @@ def _outcome(handle: _native.Execution) -> _native.Outcome:
     # The run is over: release its descriptors now rather than whenever the
     # handle is collected.
     handle.close()
+    _lifecycle.untrack(handle)
     if outcome is None:  # pragma: no cover - the engine publishes it with the last batch
         msg = "the engine finished without an outcome"
         raise RuntimeError(msg)
@@ -54,23 +59,19 @@ def _drain_sync(
 
 
 async def _drain_async(
-    handle: _native.Execution, sink: Callable[[Events], None] | None
+    handle: _native.Execution, sink: Callable[[Events], None] | None, library: Library
 ) -> _native.Outcome:
-    loop = asyncio.get_running_loop()
+    # Ask for the descriptor before the first look: from then on the engine
+    # signals it whenever events wait.
     fd = handle.notify_fd()
-    ready = asyncio.Event()
-    loop.add_reader(fd, ready.set)
-    try:
+    with library.readable(fd) as readable:
         while True:
             events, finished = handle.take_events()
             if events and sink is not None:
                 sink(events)
             if finished:
                 break
-            await ready.wait()
-            ready.clear()
-    finally:
-        loop.remove_reader(fd)
+            await readable()
     return _outcome(handle)
 
 
@@ -80,45 +81,38 @@ def _drive_sync(run: Run[_R]) -> _R:
     try:
         outcome = _drain_sync(handle, run.dispatch)
     except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        _drain_sync(handle, None)
+        _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
         steps.close()
         raise
     return _finish(steps, outcome)
 
 
-async def _drive_async(run: Run[_R]) -> _R:
-    loop = asyncio.get_running_loop()
+def _teardown_sync(handle: _native.Execution, grace: float) -> None:
+    """Cancel and wait until every child is reaped. A further Ctrl-C during
+    the wait skips the rest of the grace (SIGKILL at once) and keeps
+    waiting: the teardown always completes."""
+    handle.cancel(grace)
+    while True:
+        try:
+            _drain_sync(handle, None)
+        except KeyboardInterrupt:
+            handle.cancel(0.0)
+            continue
+        return
 
-    def schedule(awaitable: Awaitable[object], phase: str) -> None:
-        name = f"cuprum.observe.{phase}"
-        if inspect.iscoroutine(awaitable):
-            run.pending.append(loop.create_task(awaitable, name=name))
-        else:
-            run.pending.append(asyncio.ensure_future(awaitable))
 
-    run.schedule = schedule
-    run.inline = False
+async def _drive_async(run: Run[_R], library: Library) -> _R:
     steps = run.steps()
     handle = next(steps)
     try:
-        outcome = await _drain_async(handle, run.dispatch)
+        outcome = await _drain_async(handle, run.dispatch, library)
     except BaseException:
         handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        await _finish_teardown(handle)
+        # Wait until the run is reaped, even if cancelled again meanwhile.
+        await library.shielded(lambda: _drain_async(handle, None, library))
         steps.close()
         raise
     return _finish(steps, outcome)
-
-
-async def _finish_teardown(handle: _native.Execution) -> None:
-    """Wait for a cancelled run to be reaped, even if cancelled again."""
-    while True:
-        try:
-            await _drain_async(handle, None)
-        except asyncio.CancelledError:
-            continue
-        return
 
 
 def _finish(steps: Steps[_R], outcome: _native.Outcome) -> _R:
@@ -132,18 +126,6 @@ def _finish(steps: Steps[_R], outcome: _native.Outcome) -> _R:
 
 
 # -- awaiting observe tasks -----------------------------------------------
-
-
-async def _settle_async(pending: list[Awaitable[object]]) -> BaseException | None:
-    first: BaseException | None = None
-    for awaitable in pending:
-        try:
-            await asyncio.shield(awaitable)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # re-raised by the caller
-            first = first or exc
-    return first
 
 
 def _settle_sync(pending: list[Awaitable[object]]) -> BaseException | None:
@@ -196,10 +178,27 @@ def execute_sync(run: Run[_R]) -> _R:
 
 
 async def execute_async(run: Run[_R]) -> _R:
+    library = aio.current()
+    error: BaseException | None = None
+    # Observe tasks run alongside the run and are settled when the context
+    # closes; nothing raises inside it (under trio it is a nursery, which
+    # would wrap the exception in a group).
+    async with library.observers() as observers:
+        run.schedule = observers.schedule
+        run.inline = False
+        try:
+            result = await _drive_async(run, library)
+        except BaseException as exc:
+            error = exc
+    if error is None:
+        _raise_settled(run, None, observers.error)
+        return result
     try:
-        result = await _drive_async(run)
-    except BaseException as error:
-        _raise_settled(run, error, await _settle_async(run.pending))
+        raise error
+    except BaseException:
+        # Raised while handling the run's error, so a failed observe task
+        # keeps it as its context.
+        _raise_settled(run, error, observers.error)
         raise
-    _raise_settled(run, None, await _settle_async(run.pending))
-    return result
+    finally:
+        del error  # no reference cycle through this frame

@@ -6,8 +6,8 @@ events, before hooks), spawns it on the engine, yields the native
 ``Execution`` handle to a *driver*, and builds the result once the driver has
 delivered every event. The two drivers differ only in how they wait:
 
-- the asyncio driver waits on the handle's notify descriptor with
-  ``loop.add_reader`` (no thread, no polling);
+- the async driver waits on the handle's notify descriptor through the
+  running library's adapter (asyncio, trio or anyio; no thread, no polling);
 - the blocking driver blocks in the engine with the GIL released.
 
 Whatever interrupts a run (a raising hook, a cancelled task, Ctrl-C), the
@@ -19,8 +19,11 @@ sinks and Python-side line splitting in :mod:`cuprum._output`.
 
 from __future__ import annotations
 
+import codecs
 import inspect
 import logging
+import math
+import os
 import sys
 import time
 import warnings
@@ -29,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
-from cuprum import _native
+from cuprum import _lifecycle, _native
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
 from cuprum._drivers import Events, Steps
@@ -38,6 +41,8 @@ from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
 from cuprum.context import current_context, merge_env_overlays, resolve_env
 from cuprum.events import ExecEvent, ExecId, default_tags, new_exec_id
+from cuprum.exceptions import ExitCodeError
+from cuprum.secrets import Secret, redact, reveal_argv
 
 _T = TypeVar("_T", bound=CommandResult | PipelineResult)
 
@@ -46,17 +51,23 @@ _observe_logger = logging.getLogger("cuprum.events")
 
 
 _NO_TAGS: Mapping[str, object] = MappingProxyType({})
+_ONLY_ZERO = frozenset({0})
 
 
 class _Stage:
     """Per-stage data built once per execution (never per line). The event
-    identity (``exec_id``, ``tags``) exists only when someone observes."""
+    identity (``exec_id``, ``tags``) exists only when someone observes.
+    ``argv`` is what may be shown (secrets as ``***``); only the spawn
+    reveals them."""
 
-    __slots__ = ("argv", "cmd", "exec_id", "pid", "tags")
+    __slots__ = ("argv", "cmd", "exec_id", "pid", "secret", "tags")
 
     def __init__(self, cmd: SafeCmd, exec_id: ExecId | None, tags: Mapping[str, object]) -> None:
         self.cmd = cmd
-        self.argv = cmd.argv_with_program
+        full = cmd.argv_with_program
+        self.argv = redact(full)
+        # `redact` returns its argument when there is nothing to hide.
+        self.secret = self.argv is not full
         self.exec_id = exec_id
         self.tags = tags
         self.pid: int | None = None
@@ -74,14 +85,17 @@ class Run(Generic[_T]):
         timeout: float | None,
         context: ExecutionContext | None,
         stdin: StdinInput | None,
+        check: bool = False,
     ) -> None:
+        self.check = check
         self.output = output if output is not None else RunOutputOptions()
         self.ctx = context if context is not None else ExecutionContext()
         scope = current_context()
         for cmd in parts:
             scope.check_allowed(cmd.program)
-        self.payload = stdin.resolve(self.ctx) if stdin is not None else None
-        self.timeout = _first_set(timeout, self.ctx.timeout, scope.timeout)
+        _check_codec(self.ctx.encoding, self.ctx.errors)
+        self.payload = _payload(stdin.resolve(self.ctx)) if stdin is not None else None
+        self.timeout = _check_timeout(_first_set(timeout, self.ctx.timeout, scope.timeout))
         self.pipeline = pipeline
         self.before = scope.before_hooks
         self.after = scope.after_hooks
@@ -111,7 +125,7 @@ class Run(Generic[_T]):
         ]
         self.cwd = Path(self.ctx.cwd) if self.ctx.cwd is not None else None
         self.event_env = (
-            merge_env_overlays(self.scope_env, self.ctx.env) if self.observers else None
+            redact(merge_env_overlays(self.scope_env, self.ctx.env)) if self.observers else None
         )
         self.echo_out: Echo | None = None
         self.echo_err: Echo | None = None
@@ -263,10 +277,19 @@ class Run(Generic[_T]):
         events_only = _native.ECHO_EVENTS if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
-        return _native.spawn(
-            [stage.argv for stage in self.stages],
-            env=list(env.items()) if env is not None else None,
-            cwd=str(ctx.cwd) if ctx.cwd is not None else None,
+        fsencode = os.fsencode
+        handle = _native.spawn(
+            [
+                [
+                    fsencode(arg)
+                    for arg in (
+                        reveal_argv(stage.cmd.argv_with_program) if stage.secret else stage.argv
+                    )
+                ]
+                for stage in self.stages
+            ],
+            env=_encode_env(env) if env is not None else None,
+            cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
             stdin=self.payload,
             stdin_null=self.pipeline,
             capture=self.output.capture,
@@ -278,8 +301,19 @@ class Run(Generic[_T]):
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
             inline=self.inline,
+            ok_codes=self._ok_codes(),
             pass_fds=ctx.pass_fds,
         )
+        _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
+        return handle
+
+    def _ok_codes(self) -> list[list[int]] | None:
+        """Each stage's ok codes for the engine's fail-fast; ``None`` when
+        every stage accepts only 0 (the engine's default)."""
+        codes = [stage.cmd.ok_codes for stage in self.stages]
+        if all(ok == _ONLY_ZERO for ok in codes):
+            return None
+        return [sorted(ok) for ok in codes]
 
     def steps(self) -> Steps[_T]:
         """The run as a generator: yields the handle once, returns the result."""
@@ -313,6 +347,8 @@ class Run(Generic[_T]):
             self._emit_exit(self.stages[0], outcome.stages[0])
         for after_hook in self.after:
             after_hook(self.stages[0].cmd, result)
+        if self.check and not result.ok:
+            raise ExitCodeError(result, secrets=self._secrets())
         return result
 
     def _pipeline_result(
@@ -325,7 +361,18 @@ class Run(Generic[_T]):
             for after_hook in self.after:
                 after_hook(stage.cmd, result)
         early = tuple(index for index, native in enumerate(outcome.stages) if native.early_exit)
-        return PipelineResult(tuple(results), outcome.failure_index, early_exit_stages=early)
+        pipeline = PipelineResult(tuple(results), outcome.failure_index, early_exit_stages=early)
+        if self.check and not pipeline.ok:
+            raise ExitCodeError(pipeline, secrets=self._secrets())
+        return pipeline
+
+    def _secrets(self) -> list[Secret]:
+        """Every secret of this run (argv and environment), so messages that
+        quote a child's output can mask them."""
+        found = [arg for stage in self.stages for arg in stage.cmd.argv if isinstance(arg, Secret)]
+        overlay = merge_env_overlays(self.scope_env, self.ctx.env) or {}
+        found.extend(value for value in overlay.values() if isinstance(value, Secret))
+        return found
 
     def _emit_exit(self, stage: _Stage, native: _native.StageOutcome) -> None:
         self.emit(stage, "exit", exit_code=native.exit_code, duration_s=max(native.duration, 0.0))
@@ -339,11 +386,12 @@ class Run(Generic[_T]):
         final = stage is self.stages[-1]
         return CommandResult(
             program=stage.cmd.program,
-            argv=stage.cmd.argv,
+            argv=redact(stage.cmd.argv),
             exit_code=native.exit_code,
             pid=native.pid,
             stdout=self._decode(native.stdout) if final else None,
             stderr=self._decode(native.stderr),
+            ok_codes=stage.cmd.ok_codes,
         )
 
     def _timed_out(self, outcome: _native.Outcome, results: list[CommandResult]) -> None:
@@ -363,6 +411,46 @@ class Run(Generic[_T]):
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
 
 
+def _check_timeout(timeout: float | None) -> float | None:
+    """``None`` or a real number; NaN is an error, infinity means none."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        msg = f"timeout must be a number of seconds or None, got {timeout!r}"
+        raise TypeError(msg)
+    if math.isnan(timeout):
+        msg = "timeout must be a number of seconds or None, got nan"
+        raise ValueError(msg)
+    return timeout
+
+
+def _check_codec(encoding: str, errors: str) -> None:
+    """Unknown codecs fail before anything is spawned (``LookupError``)."""
+    codecs.lookup(encoding)
+    codecs.lookup_error(errors)
+
+
+def _payload(data: bytes | None) -> bytes | None:
+    # The engine borrows a ``bytes`` object without copying it; any other
+    # buffer is frozen into one first.
+    if data is None or type(data) is bytes:
+        return data
+    return bytes(data)
+
+
+def _encode_env(env: Mapping[Any, object]) -> list[tuple[bytes, bytes]]:
+    encoded = []
+    for key, value in env.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            msg = (
+                "environment must map str to str, got "
+                f"{type(key).__name__} key {key!r} with {type(value).__name__} value"
+            )
+            raise TypeError(msg)
+        encoded.append((os.fsencode(key), os.fsencode(value)))
+    return encoded
+
+
 def _first_set(*values: float | None) -> float | None:
     for value in values:
         if value is not None:
@@ -380,9 +468,18 @@ def command_run(
     timeout: float | None,
     context: ExecutionContext | None,
     stdin: StdinInput | None,
+    check: bool = False,
 ) -> Run[CommandResult]:
     """The run behind ``SafeCmd.run``/``run_sync``."""
-    return Run((cmd,), pipeline=False, output=output, timeout=timeout, context=context, stdin=stdin)
+    return Run(
+        (cmd,),
+        pipeline=False,
+        output=output,
+        timeout=timeout,
+        context=context,
+        stdin=stdin,
+        check=check,
+    )
 
 
 def _pipeline_output(
@@ -412,10 +509,17 @@ def pipeline_run(
     timeout: float | None,
     context: ExecutionContext | None,
     flags: Mapping[str, bool],
+    check: bool = False,
 ) -> Run[PipelineResult]:
     """The run behind ``Pipeline.run``/``run_sync`` (``flags``: the deprecated
     ``capture=``/``echo=`` keywords)."""
     output = _pipeline_output(output, flags)
     return Run(
-        pipeline.parts, pipeline=True, output=output, timeout=timeout, context=context, stdin=None
+        pipeline.parts,
+        pipeline=True,
+        output=output,
+        timeout=timeout,
+        context=context,
+        stdin=None,
+        check=check,
     )

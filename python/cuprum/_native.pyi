@@ -17,10 +17,10 @@ def _pump_stream_report(
 ECHO_EVENTS: int
 
 def spawn(
-    stages: Sequence[Sequence[str]],
+    stages: Sequence[Sequence[bytes]],
     *,
-    env: Sequence[tuple[str, str]] | None,
-    cwd: str | None,
+    env: Sequence[tuple[bytes, bytes]] | None,
+    cwd: bytes | None,
     stdin: bytes | None,
     stdin_null: bool,
     capture: bool,
@@ -32,8 +32,10 @@ def spawn(
     cancel_grace: float,
     portable_relay: bool,
     inline: bool = False,
+    ok_codes: Sequence[Sequence[int]] | None = None,
     pass_fds: Sequence[int] | None = None,
 ) -> Execution: ...
+def _begin_shutdown() -> None: ...
 
 @final
 class Execution:
@@ -44,6 +46,7 @@ class Execution:
         self, timeout: float | None = None
     ) -> tuple[list[tuple[str, int, Any]], bool]: ...
     def cancel(self, grace: float) -> None: ...
+    def join(self, timeout: float) -> bool: ...
     def close(self) -> None: ...
     def outcome(self) -> Outcome | None: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -43,29 +44,41 @@ class ExecutionContext:
     the child's working directory; ``cancel_grace`` is the pause between
     SIGTERM and SIGKILL (negative acts as 0); ``timeout`` is the call's
     default deadline; sinks receive echoed output (``None`` means
-    ``sys.stdout``/``sys.stderr`` at call time); ``encoding``/``errors``
+    ``sys.stdout``/``sys.stderr`` at call time): a binary sink (``IO[bytes]``,
+    e.g. ``open(path, "wb")``) and a text sink's ``buffer`` receive the raw
+    bytes, any other text sink decoded text; ``encoding``/``errors``
     decode output and encode text stdin; ``tags`` are merged into events;
     ``pass_fds`` are descriptors the child receives besides 0, 1 and 2 (every
     other descriptor is closed in the child, even an inheritable one), stored
-    sorted without repeats.
+    sorted without repeats. An ``env`` value may be a :class:`~cuprum.Secret`
+    (the ``repr`` shows ``***``).
 
     Raises:
-        TypeError: ``pass_fds`` holds something other than ``int``s.
-        ValueError: ``pass_fds`` holds a descriptor below 3.
+        TypeError: ``cancel_grace`` is not a number, or ``pass_fds`` holds
+            something other than ``int``s.
+        ValueError: ``cancel_grace`` is not finite, or ``pass_fds`` holds a
+            descriptor below 3.
     """
 
     env: Mapping[str, str] | None = None
     cwd: str | Path | None = None
     cancel_grace: float = 0.5
     timeout: float | None = None
-    stdout_sink: IO[str] | None = None
-    stderr_sink: IO[str] | None = None
+    stdout_sink: IO[str] | IO[bytes] | None = None
+    stderr_sink: IO[str] | IO[bytes] | None = None
     encoding: str = "utf-8"
     errors: str = "replace"
     tags: Mapping[str, object] | None = None
     pass_fds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        grace = self.cancel_grace
+        if isinstance(grace, bool) or not isinstance(grace, int | float):
+            msg = f"cancel_grace must be a number of seconds, got {grace!r}"
+            raise TypeError(msg)
+        if not math.isfinite(grace):
+            msg = f"cancel_grace must be finite, got {grace!r}"
+            raise ValueError(msg)
         if self.pass_fds != ():
             object.__setattr__(self, "pass_fds", _descriptors(self.pass_fds))
 

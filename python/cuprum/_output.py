@@ -4,7 +4,9 @@ line events (for codecs the engine does not decode)."""
 from __future__ import annotations
 
 import codecs
+import io
 import re
+import typing as t
 from typing import IO
 
 from cuprum import _native
@@ -17,16 +19,30 @@ def is_utf8(encoding: str) -> bool:
         return False
 
 
+def _raw_target(sink: IO[str] | IO[bytes]) -> IO[bytes] | None:
+    """Where raw bytes go for ``sink``: its ``buffer`` (a text stream over a
+    binary one), the sink itself when it is binary, else ``None`` (text only)."""
+    buffer: IO[bytes] | None = getattr(sink, "buffer", None)
+    if buffer is not None:
+        return buffer
+    if isinstance(sink, io.RawIOBase | io.BufferedIOBase) or "b" in str(getattr(sink, "mode", "")):
+        return t.cast("IO[bytes]", sink)
+    return None
+
+
 class Echo:
     """Where one stream's echo goes: a descriptor the engine writes, or a
-    Python sink this process writes (raw bytes to ``sink.buffer``, else text
-    decoded incrementally so multibyte characters are never split)."""
+    Python sink this process writes: raw bytes to ``sink.buffer`` or to a
+    binary sink, else text decoded incrementally so multibyte characters are
+    never split."""
 
     __slots__ = ("_buffer", "_decoder", "_sink", "fd")
 
-    def __init__(self, sink: IO[str], encoding: str, errors: str, *, allow_fd: bool) -> None:
-        self._sink = sink
-        self._buffer: IO[bytes] | None = getattr(sink, "buffer", None)
+    def __init__(
+        self, sink: IO[str] | IO[bytes], encoding: str, errors: str, *, allow_fd: bool
+    ) -> None:
+        self._sink = t.cast("IO[str]", sink)
+        self._buffer = _raw_target(sink)
         self._decoder: codecs.IncrementalDecoder | None = None
         self.fd: int | None = None
         if self._buffer is not None and allow_fd:

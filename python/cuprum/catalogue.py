@@ -9,12 +9,16 @@ programs the catalogue knows; the run-time allowlist of a scope
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
+import typing as t
 from collections.abc import Iterable, Mapping
 
 from cuprum.program import Program
 
 __all__ = [
+    "COREUTILS",
+    "COREUTILS_PROJECT",
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
@@ -35,7 +39,24 @@ __all__ = [
 
 
 class UnknownProgramError(LookupError):
-    """A program is not in the catalogue allowlist."""
+    """A program is not in the catalogue allowlist.
+
+    ``program`` is the name that was looked up and ``suggestion`` the
+    catalogued program it most resembles (``None`` when nothing is close);
+    both are ``None`` when the error was built from a message alone. The
+    message lists what the catalogue holds and shows the one-line fix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        program: Program | str | None = None,
+        suggestion: Program | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.program = program
+        self.suggestion = suggestion
 
 
 class DuplicateProjectError(ValueError):
@@ -66,8 +87,26 @@ class ProjectSettings:
 
     name: str
     programs: tuple[Program, ...]
-    documentation_locations: tuple[str, ...]
-    noise_rules: tuple[str, ...]
+    documentation_locations: tuple[str, ...] = ()
+    noise_rules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The annotations say tuple of str; these checks catch callers the
+        # type checker does not see (``programs="sort"`` is the classic).
+        programs: object = self.programs
+        if isinstance(programs, str):
+            msg = (
+                f"`programs` of project {self.name!r} must be a tuple of names, "
+                f"not the string {programs!r}; write ({programs!r},)"
+            )
+            raise TypeError(msg)
+        for program in t.cast("tuple[object, ...]", programs):
+            if not isinstance(program, str):
+                msg = (
+                    f"`programs` of project {self.name!r} holds {program!r} "
+                    f"({type(program).__name__}); a program is named by a str"
+                )
+                raise TypeError(msg)
 
     def owns(self, program: Program | str) -> bool:
         """Whether ``program`` belongs to this project."""
@@ -85,6 +124,9 @@ class ProgramEntry:
     def project_name(self) -> str:
         """The owning project's name."""
         return self.project.name
+
+
+_LISTED = 12  # programs an UnknownProgramError lists before "and N more"
 
 
 class ProgramCatalogue:
@@ -113,6 +155,32 @@ class ProgramCatalogue:
         self._projects: Mapping[str, ProjectSettings] = types.MappingProxyType(by_name)
         self._entries = entries
 
+    @classmethod
+    def of(cls, *programs: Program | str, project: str = "local") -> ProgramCatalogue:
+        """A catalogue of one project, named ``project``, owning ``programs``.
+
+        The shortest way to allow a handful of programs::
+
+            sort = make("sort", catalogue=ProgramCatalogue.of("sort"))
+
+        Raises:
+            DuplicateProgramError: a program is listed twice.
+        """
+        settings = ProjectSettings(name=project, programs=tuple(map(Program, programs)))
+        return cls(projects=(settings,))
+
+    def with_projects(self, *projects: ProjectSettings) -> ProgramCatalogue:
+        """A new catalogue with this one's projects followed by ``projects``.
+
+        ``DEFAULT_CATALOGUE.with_projects(COREUTILS)`` adds the common
+        read-only tools to the shipped catalogue.
+
+        Raises:
+            DuplicateProjectError: a project name is already registered.
+            DuplicateProgramError: a program is already owned by a project.
+        """
+        return ProgramCatalogue(projects=(*self._projects.values(), *projects))
+
     @property
     def allowlist(self) -> frozenset[Program]:
         """Every catalogued program."""
@@ -131,9 +199,33 @@ class ProgramCatalogue:
         try:
             return self._entries[program]
         except KeyError:
-            raise UnknownProgramError(
-                f"program {program!r} is not in the catalogue allowlist"
-            ) from None
+            raise self._unknown(program) from None
+
+    def _unknown(self, program: Program | str) -> UnknownProgramError:
+        name = str(program)
+        names = sorted(self._entries)
+        close = difflib.get_close_matches(name, names, n=1)
+        suggestion = Program(close[0]) if close else None
+        hint = f" (did you mean {suggestion!r}?)" if suggestion is not None else ""
+        shown = ", ".join(names[:_LISTED]) or "no programs"
+        if len(names) > _LISTED:
+            shown += f" and {len(names) - _LISTED} more"
+        # The fix extends the catalogue in use; for the shipped one it can be
+        # spelled out in full, so it is a line to paste.
+        base = "DEFAULT_CATALOGUE" if self is DEFAULT_CATALOGUE else "catalogue"
+        if name in COREUTILS.programs:
+            fix = f"make({name!r}, catalogue={base}.with_projects(COREUTILS))"
+        elif self is DEFAULT_CATALOGUE:
+            fix = f"make({name!r}, catalogue=ProgramCatalogue.of({name!r}))"
+        else:
+            project = f"ProjectSettings('local', (Program({name!r}),))"
+            fix = f"make({name!r}, catalogue=catalogue.with_projects({project}))"
+        parts = [
+            f"program {name!r} is not in the catalogue allowlist{hint}",
+            f"the catalogue has: {shown}",
+            f"to allow it: `{fix}`",
+        ]
+        return UnknownProgramError("; ".join(parts), program=program, suggestion=suggestion)
 
     def project_for(self, program: Program | str) -> ProjectSettings:
         """The project owning ``program`` (see :meth:`lookup`)."""
@@ -149,6 +241,7 @@ class ProgramCatalogue:
 
 CORE_OPS_PROJECT = "core-ops"
 DOCUMENTATION_PROJECT = "docs"
+COREUTILS_PROJECT = "coreutils"
 
 ECHO = Program("echo")
 GIT = Program("git")
@@ -173,3 +266,56 @@ DEFAULT_PROJECTS: tuple[ProjectSettings, ...] = (
 )
 
 DEFAULT_CATALOGUE = ProgramCatalogue(projects=DEFAULT_PROJECTS)
+
+COREUTILS = ProjectSettings(
+    name=COREUTILS_PROJECT,
+    programs=tuple(
+        Program(name)
+        for name in (
+            "basename",
+            "cat",
+            "cmp",
+            "comm",
+            "cut",
+            "date",
+            "diff",
+            "dirname",
+            "false",
+            "grep",
+            "head",
+            "id",
+            "nl",
+            "nproc",
+            "od",
+            "paste",
+            "printenv",
+            "printf",
+            "pwd",
+            "readlink",
+            "realpath",
+            "seq",
+            "sha256sum",
+            "sleep",
+            "sort",
+            "stat",
+            "tail",
+            "tr",
+            "true",
+            "uname",
+            "uniq",
+            "wc",
+            "whoami",
+            "yes",
+        )
+    ),
+    documentation_locations=("docs/users-guide.md#coreutils",),
+)
+"""Common read-only tools (``cat``, ``sort``, ``grep``, ``printf`` ...), opt-in.
+
+Not part of :data:`DEFAULT_CATALOGUE`; add it with
+``DEFAULT_CATALOGUE.with_projects(COREUTILS)``. It leaves out ``echo`` and
+``ls`` (already in the ``core-ops`` project), tools whose job is writing
+files, and ``env``: ``env`` runs whatever program its arguments name, which
+neither the catalogue nor a scope's allowlist sees. Allow it yourself with
+``ProgramCatalogue.of("env")`` where that is acceptable.
+"""

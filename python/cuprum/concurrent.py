@@ -7,10 +7,10 @@ Semantics, each of which has a test:
   forbidden program raises :class:`~cuprum.context.ForbiddenProgramError`
   and no command runs.
 - **Limit and order.** Each command runs as ``cmd.run(output=..., context=...)``
-  in its own task; a semaphore of size ``concurrency`` gates them (``None``
-  is unbounded, ``1`` is strictly sequential). Commands start in submission
-  order and results are reported in submission order, whatever order they
-  finish in.
+  in its own task (an asyncio task, or a task of a trio nursery); a
+  semaphore of size ``concurrency`` gates them (``None`` is unbounded, ``1``
+  is strictly sequential). Commands start in submission order and results
+  are reported in submission order, whatever order they finish in.
 - **Collect-all** (default). Every command runs to completion. If any
   raised, the first exception *in submission order* is re-raised unchanged
   once all have finished.
@@ -20,9 +20,10 @@ Semantics, each of which has a test:
   Results of commands that completed are kept. An exception raised by a
   command also stops the batch; every such exception is raised together in
   an :class:`ExceptionGroup` once the batch has wound down.
-- **Cancellation.** Cancelling the awaiting task cancels every command; the
-  :class:`asyncio.CancelledError` propagates only after every child has
-  been torn down and reaped.
+- **Cancellation.** Cancelling the awaiting task (or a trio/anyio cancel
+  scope around it) cancels every command once; the library's cancellation
+  exception propagates only after every child has been torn down and
+  reaped, however often the cancellation is delivered meanwhile.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import threading
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 
+import sniffio
+
+from cuprum import _aio as aio
 from cuprum._command import SafeCmd
 from cuprum._options import ExecutionContext, RunOutputOptions
 from cuprum._results import CommandResult
@@ -139,45 +144,55 @@ class _Batch:
     output: RunOutputOptions
     context: ExecutionContext | None
     fail_fast: bool
-    semaphore: asyncio.Semaphore | None
-    tasks: list[asyncio.Task[CommandResult | None]] = dataclasses.field(default_factory=list)
+    semaphore: aio.Semaphore | None
+    group: aio.TaskGroup | None = None
+    started: int = 0
     stopping: bool = False
+    outcomes: dict[int, CommandResult | Exception] = dataclasses.field(default_factory=dict)
 
-    async def run_one(self, index: int) -> CommandResult | None:
-        """Run command ``index`` under the limit; ``None`` if the batch stopped first."""
-        if self.semaphore is None:
-            return await self._run_unlimited(index)
-        async with self.semaphore:
-            return await self._run_unlimited(index)
+    async def admit(self, group: aio.TaskGroup) -> None:
+        """Start the commands in submission order, each once the limit allows."""
+        self.group = group
+        for index in range(len(self.commands)):
+            if self.semaphore is not None:
+                await self.semaphore.acquire()
+            if self.stopping:
+                # Fail-fast stopped the batch: queued commands never spawn.
+                if self.semaphore is not None:
+                    self.semaphore.release()
+                return
+            self.started += 1
+            await group.start(
+                functools.partial(self.run_one, index), name=f"cuprum.concurrent[{index}]"
+            )
 
-    async def _run_unlimited(self, index: int) -> CommandResult | None:
-        if self.stopping:
-            return None
+    async def run_one(self, index: int) -> None:
+        """Run command ``index`` and record its result or exception."""
         try:
-            result = await self.commands[index].run(output=self.output, context=self.context)
-        except Exception:
-            if self.fail_fast:
+            try:
+                result = await self.commands[index].run(output=self.output, context=self.context)
+            except Exception as error:
+                self.outcomes[index] = error
+                if self.fail_fast:
+                    self.stop(index)
+                return
+            self.outcomes[index] = result
+            # Stop before releasing the limit, so no queued command starts.
+            if self.fail_fast and not result.ok:
                 self.stop(index)
-            raise
-        # Stop before releasing the semaphore, so no queued command starts.
-        if self.fail_fast and not result.ok:
-            self.stop(index)
-        return result
+        finally:
+            if self.semaphore is not None:
+                self.semaphore.release()
 
     def stop(self, failed: int) -> None:
-        """Fail-fast: cancel every other command that has not finished."""
+        """Fail-fast: cancel every other command that has started."""
         if self.stopping:
             return
         self.stopping = True
-        for index, task in enumerate(self.tasks):
-            if index != failed:
-                task.cancel()
-
-    def cancel_all(self) -> None:
-        """Cancel every command (external cancellation)."""
-        self.stopping = True
-        for task in self.tasks:
-            task.cancel()
+        assert self.group is not None  # commands run only once admitted
+        for position in range(self.started):
+            if position != failed:
+                self.group.cancel(position)
 
 
 async def run_concurrent(
@@ -187,8 +202,10 @@ async def run_concurrent(
     """Run ``commands`` concurrently and report their results in submission order.
 
     See the module documentation for the exact semantics of the limit,
-    collect-all, fail-fast and cancellation. Timeouts come only from
-    ``config.context.timeout`` or the current scope.
+    collect-all, fail-fast and cancellation. Works under asyncio, trio and
+    anyio (commands run as tasks of an asyncio task group or of a trio
+    nursery). Timeouts come only from ``config.context.timeout`` or the
+    current scope.
 
     Raises:
         ValueError: no commands were given.
@@ -199,7 +216,7 @@ async def run_concurrent(
         ExceptionGroup: fail-fast only: every exception raised by a command,
             in submission order, after the batch has wound down.
         asyncio.CancelledError: the awaiting task was cancelled; every child
-            has been torn down first.
+            has been torn down first (``trio.Cancelled`` under trio).
     """
     cfg = config if config is not None else ConcurrentConfig()
     if not commands:
@@ -209,55 +226,32 @@ async def run_concurrent(
     for command in commands:
         scope.check_allowed(command.program)
 
+    library = aio.current()
     batch = _Batch(
         commands=commands,
         output=RunOutputOptions(capture=cfg.capture, echo=cfg.echo),
         context=cfg.context,
         fail_fast=cfg.fail_fast,
-        semaphore=None if cfg.concurrency is None else asyncio.Semaphore(cfg.concurrency),
+        semaphore=None if cfg.concurrency is None else library.semaphore(cfg.concurrency),
     )
-    # Tasks are created, and so first scheduled, in submission order; the
-    # semaphore queues its waiters in that order too.
-    batch.tasks.extend(
-        asyncio.create_task(batch.run_one(index), name=f"cuprum.concurrent[{index}]")
-        for index in range(len(commands))
-    )
-    try:
-        await asyncio.wait(batch.tasks)
-    except asyncio.CancelledError:
-        batch.cancel_all()
-        await _wait_through_cancellation(batch.tasks)
-        raise
+    # Leaving the group waits for every command; if this task is cancelled,
+    # every command is cancelled (once) and torn down before the
+    # cancellation propagates.
+    async with library.task_group() as group:
+        await batch.admit(group)
     return _collect(batch)
-
-
-async def _wait_through_cancellation(tasks: list[asyncio.Task[CommandResult | None]]) -> None:
-    """Wait until every task has finished, even if cancelled again meanwhile."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        try:
-            _, pending = await asyncio.wait(pending)
-        except asyncio.CancelledError:
-            for task in pending:
-                task.cancel()
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # mark as retrieved; CancelledError wins
 
 
 def _collect(batch: _Batch) -> ConcurrentResult:
     errors: list[BaseException] = []
     completed: list[tuple[int, CommandResult]] = []
-    for index, task in enumerate(batch.tasks):
-        if task.cancelled():
-            continue
-        error = task.exception()
-        if error is not None:
-            errors.append(error)
-            continue
-        result = task.result()
-        if result is not None:
-            completed.append((index, result))
+    # Commands that never started or were cancelled have no outcome.
+    for index in sorted(batch.outcomes):
+        outcome = batch.outcomes[index]
+        if isinstance(outcome, Exception):
+            errors.append(outcome)
+        else:
+            completed.append((index, outcome))
     if errors:
         if batch.fail_fast:
             count = len(errors)
@@ -279,11 +273,12 @@ def run_concurrent_sync(
     """Blocking twin of :func:`run_concurrent`: the same coroutine, run to completion.
 
     In a thread without a running event loop the coroutine runs on a fresh
-    event loop in this thread. In a thread that is already running an event
-    loop (for instance, called from a coroutine), it runs on a fresh event
-    loop in a helper thread while this thread waits, so the caller's loop is
-    blocked for the duration, exactly as with any blocking call. Either way
-    the caller's context (scopes, hooks, environment overlays) applies.
+    asyncio event loop in this thread. In a thread that is already running
+    an event loop (for instance, called from a coroutine, under asyncio or
+    trio), it runs on a fresh asyncio event loop in a helper thread while
+    this thread waits, so the caller's loop is blocked for the duration,
+    exactly as with any blocking call. Either way the caller's context
+    (scopes, hooks, environment overlays) applies.
 
     Raises:
         The same exceptions as :func:`run_concurrent`.
@@ -294,7 +289,10 @@ def run_concurrent_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        # A trio loop in this thread would make the batch think it runs
+        # under trio: it needs a thread of its own then too.
+        if sniffio.thread_local.name is None:
+            return asyncio.run(coroutine)
     return _run_on_helper_thread(coroutine)
 
 
@@ -316,6 +314,9 @@ def _run_on_helper_thread(coroutine: Coroutine[Any, Any, _T]) -> _T:
         task = asyncio.current_task()
         assert task is not None  # a coroutine run by asyncio.run is always a task
         handle.append((asyncio.get_running_loop(), task))
+        # The copied context may name the caller's library (anyio sets
+        # sniffio's variable); this loop is asyncio's.
+        sniffio.current_async_library_cvar.set("asyncio")
         started.set()
         return await coroutine
 

@@ -39,6 +39,7 @@ from cuprum import events as _events
 from cuprum._command import SafeCmd
 from cuprum._results import CommandResult
 from cuprum.program import Program
+from cuprum.secrets import reveal_env
 
 __all__ = [
     "AfterHook",
@@ -140,14 +141,15 @@ def resolve_env(*layers: Mapping[str, str] | None) -> dict[str, str] | None:
     environment and the result is ``None``. Otherwise the result is a copy of
     the live :data:`os.environ` updated by each non-empty layer from left to
     right. Variables can be added or overridden, never removed, and
-    :data:`os.environ` itself is never changed.
+    :data:`os.environ` itself is never changed. A :class:`~cuprum.Secret`
+    value is revealed: this is the environment the child receives.
     """
     present = [layer for layer in layers if layer]
     if not present:
         return None
     resolved = dict(os.environ)
     for layer in present:
-        resolved.update(layer)
+        resolved.update(reveal_env(layer))
     return resolved
 
 
@@ -223,9 +225,9 @@ class CuprumContext:
         """Require that this context permits ``program``.
 
         An empty, unrestricted allowlist permits everything; otherwise the
-        program must be a member. A denial is logged once at WARNING on the
-        ``cuprum.context`` logger (extras ``operation`` and
-        ``restricted_state``) before raising.
+        program must be a member. A denial raises; the exception is the
+        report, so it is logged only at DEBUG, once, on the ``cuprum.context``
+        logger (extras ``operation`` and ``restricted_state``) before raising.
 
         Raises:
             ForbiddenProgramError: the program is not permitted.
@@ -235,7 +237,7 @@ class CuprumContext:
             return
         if program in self.allowlist:
             return
-        _logger.warning(
+        _logger.debug(
             "program %r is not allowed in the current context restricted_state=%s",
             str(program),
             restricted,
@@ -394,7 +396,10 @@ class _Registration:
         can therefore bring back what a later handle had replaced.
 
         Raises:
-            ValueError: called from another thread or asyncio task context.
+            ValueError: called from another thread or asyncio task context
+                (the message says "different Context", as ``contextvars``
+                does); the handle stays attached, so detaching it again from
+                the context that created it works.
         """
         if self._detached:
             return
@@ -402,8 +407,8 @@ class _Registration:
             _CURRENT.reset(self._token)
         except ValueError as error:
             msg = (
-                f"{type(self).__name__} must be detached in the thread or task "
-                "context that created it"
+                f"cannot detach {type(self).__name__}: it was created in a different Context; "
+                "detach it from the thread or task that created it"
             )
             raise ValueError(msg) from error
         self._detached = True
@@ -448,7 +453,7 @@ class HookRegistration(_Registration):
     def __init__(self, hook: BeforeHook | AfterHook | _ObserveHook, hook_type: str) -> None:
         super().__init__()
         if hook_type not in _HOOK_TYPES:
-            msg = f"Unsupported hook type: {hook_type!r}"
+            msg = f"Unsupported hook type: {hook_type} (expected one of: {', '.join(_HOOK_TYPES)})"
             raise ValueError(msg)
         self.hook = hook
         self.hook_type: _HookType = t.cast("_HookType", hook_type)
@@ -516,7 +521,9 @@ def env(*mappings: Mapping[str, str], **variables: str) -> EnvRegistration:
     ``mappings`` merge left to right and keyword ``variables`` win. The
     overlay sits above the live process environment and below a call's
     ``ExecutionContext.env``; an inner overlay beats an outer one. ``env()``
-    with nothing installs an empty overlay.
+    with nothing installs an empty overlay. A value may be a
+    :class:`~cuprum.Secret`: the child receives it, events and reprs show
+    ``***``.
 
     >>> with env({"A": "1"}, {"A": "2"}, A="3") as registration:
     ...     dict(registration.overlay)

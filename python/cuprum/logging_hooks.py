@@ -15,6 +15,7 @@ import typing as t
 import weakref
 
 from cuprum.context import HookRegistration, after, before
+from cuprum.secrets import redact
 
 if t.TYPE_CHECKING:
     from cuprum._command import SafeCmd
@@ -82,12 +83,13 @@ def logging_hook(
 
     Registers a before hook, then an after hook, on the current context. The
     start record reads ``cuprum.start program=<p> argv=<argv repr>`` (argv
-    with the program, not redacted); the exit record reads ``cuprum.exit
-    program=<p> pid=<pid> exit_code=<code> duration_s=<seconds> stdout_len=<n>
-    stderr_len=<n>``. ``duration_s`` has six decimals, or is ``unknown`` when
-    no start was recorded for the command; a length is ``0`` when the stream
-    was not captured. Records whose level is disabled are skipped, but start
-    times are always kept so enabling the exit level later still works.
+    with the program; a :class:`~cuprum.Secret` shows as ``***``); the exit
+    record reads ``cuprum.exit program=<p> pid=<pid> exit_code=<code>
+    duration_s=<seconds> stdout_len=<n> stderr_len=<n>``. ``duration_s`` has
+    six decimals, or is ``unknown`` when no start was recorded for the
+    command; a length is ``0`` when the stream was not captured. Records
+    whose level is disabled are skipped, but start times are always kept so
+    enabling the exit level later still works.
 
     ``logger`` defaults to ``logging.getLogger("cuprum")``.
     """
@@ -101,7 +103,7 @@ def logging_hook(
                 start_level,
                 "cuprum.start program=%s argv=%r",
                 cmd.program,
-                cmd.argv_with_program,
+                redact(cmd.argv_with_program),
             )
 
     def on_exit(cmd: SafeCmd, result: CommandResult) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import cuprum
 from cuprum import (
+    COREUTILS,
+    COREUTILS_PROJECT,
     DEFAULT_CATALOGUE,
     ECHO,
     LS,
@@ -28,6 +30,7 @@ from cuprum import (
     ExecEvent,
     ExecHook,
     ExecutionContext,
+    ExitCodeError,
     ForbiddenProgramError,
     HookRegistration,
     LoggingHookRegistration,
@@ -41,6 +44,7 @@ from cuprum import (
     SafeCmd,
     SafeCmdBuilder,
     ScopeConfig,
+    Secret,
     StdinInput,
     TimeoutExpired,
     UnknownProgramError,
@@ -53,6 +57,7 @@ from cuprum import (
     logging_hook,
     merge_env_overlays,
     observe,
+    redact,
     resolve_env,
     run_concurrent,
     run_concurrent_sync,
@@ -240,6 +245,28 @@ async def concurrent_usage(cmd: SafeCmd) -> None:
     use(results, failures, indices, synced.ok)
 
 
+def other_async_libraries_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    """The same coroutines run under trio and anyio."""
+    import anyio
+    import trio
+
+    async def under_trio() -> None:
+        with trio.move_on_after(1.0):
+            result: CommandResult = await cmd.run()
+            piped: PipelineResult = await pipeline.run()
+            use(result, piped)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cmd.run)
+
+    async def under_anyio() -> None:
+        with anyio.fail_after(1.0):
+            batch: ConcurrentResult = await run_concurrent(cmd, cmd)
+            use(batch)
+
+    trio.run(under_trio)
+    anyio.run(under_anyio, backend="trio")
+
+
 def builders_usage() -> None:
     path: str = safe_path("/srv/data")
     ref: str = git_ref("refs/heads/main")
@@ -247,11 +274,85 @@ def builders_usage() -> None:
     use(path, checkout)
 
 
+def first_five_minutes_usage(tmp: Path) -> None:
+    # Catalogues without ceremony.
+    short = ProjectSettings(name="text", programs=(Program("sort"),))
+    one: ProgramCatalogue = ProgramCatalogue.of("sort", Program("uniq"), project="text")
+    wider: ProgramCatalogue = DEFAULT_CATALOGUE.with_projects(COREUTILS, short)
+    coreutils_name: str = COREUTILS_PROJECT
+    sort: SafeCmdBuilder = sh.make("sort", catalogue=one)
+    uniq: SafeCmdBuilder = sh.make(Program("uniq"), catalogue=one)
+    use(wider, coreutils_name)
+    try:
+        sh.make("gti")
+    except UnknownProgramError as exc:
+        suggestion: Program | None = exc.suggestion
+        asked: Program | str | None = exc.program
+        use(suggestion, asked)
+    # A captured run's text is a `str`: no assert needed.
+    result = sort("-r", Path("/etc/hosts")).run_sync()
+    lines: list[str] = result.stdout.splitlines()
+    errors: str = result.stderr
+    piped = (sort() | uniq("-c")).run_sync(timeout=5)
+    counted: list[str] = piped.stdout.splitlines()
+    # With explicit output options capture may be off: `str | None`.
+    maybe: str | None = sort().run_sync(output=RunOutputOptions(capture=False)).stdout
+    # Both kinds of result are still a plain `CommandResult`.
+    plain: CommandResult = result
+    plain_pipe: PipelineResult = piped
+    flags: PipelineResult = (sort() | uniq()).run_sync(capture=False, echo=True)
+    use(lines, errors, counted, maybe, plain, plain_pipe, flags)
+    # Binary echo sinks.
+    with (tmp / "log.bin").open("wb") as binary:
+        ctx = ExecutionContext(stdout_sink=binary, stderr_sink=io.BytesIO())
+        sort().run_sync(output=RunOutputOptions(echo=True), context=ctx)
+
+
+async def first_five_minutes_async(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    result = await cmd.run()
+    words: list[str] = result.stdout.split()
+    piped = await pipeline.run()
+    text: str = piped.stdout
+    use(words, text)
+
+
 def package_usage() -> None:
     name: str = cuprum.PACKAGE_NAME
     available: bool = is_rust_available()
     hook_factory: Callable[[ExecEvent], Awaitable[None] | None] = print_event
     use(name, available, hook_factory)
+
+
+def secrets_usage(tool: SafeCmdBuilder) -> None:
+    token = Secret("hunter2")
+    value: str = token.reveal()
+    as_text: str = token  # a Secret is a str whose text is the mask
+    cmd: SafeCmd = tool("push", token, password=Secret("pw"))
+    shown: tuple[str, ...] = redact(cmd.argv_with_program)
+    ctx = ExecutionContext(env={"TOKEN": token, "PLAIN": "x"})
+    shown_env: Mapping[str, str] = redact({"TOKEN": token})
+    registration: EnvRegistration = env(TOKEN=token)
+    registration.detach()
+    use(value, as_text, shown, ctx, shown_env)
+
+
+async def exit_codes_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    grep_like: SafeCmd = cmd.with_ok_codes(0, 1)
+    codes: frozenset[int] = grep_like.ok_codes
+    result: CommandResult = grep_like.run_sync(check=True)
+    accepted: frozenset[int] = result.ok_codes
+    awaited: CommandResult = await cmd.run(check=True)
+    piped: PipelineResult = pipeline.run_sync(check=True)
+    awaited_pipe: PipelineResult = await pipeline.run(check=False)
+    built = CommandResult(ECHO, (), 1, -1, None, None, ok_codes=frozenset({0, 1}))
+    try:
+        cmd.run_sync(check=True)
+    except ExitCodeError as error:
+        code: int = error.returncode
+        failed: CommandResult | PipelineResult = error.result
+        stderr: str | None = error.stderr
+        use(code, failed, stderr)
+    use(codes, accepted, awaited, piped, awaited_pipe, built)
 
 
 def print_event(event: ExecEvent) -> None:

@@ -5,7 +5,7 @@
 //! it happens, and OS errors keep their `errno`.
 
 use cuprum::{Error, ErrorKind};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
@@ -22,6 +22,8 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `PermissionDenied` | `PermissionError(errno, message, program)` |
 /// | `BadWorkingDirectory` | `FileNotFoundError`, `NotADirectoryError`, … `(errno, message, directory)` |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
+/// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
+/// | `ExitStatus`, `TimedOut` | `RuntimeError(message)`: only the engine's checked runs produce them, which the bindings never call (Python checks exit codes itself and raises `ExitCodeError`/`TimeoutExpired`) |
 ///
 /// An error about a file — a program that could not be found or executed
 /// (`ENOEXEC`, `E2BIG` and the rest of the `Io` kind included) or a working
@@ -46,6 +48,10 @@ pub(crate) fn to_py_err(err: Error) -> PyErr {
         }
         ErrorKind::PermissionDenied => about_file(&err, Some(libc::EACCES)),
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
+        ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
+        ErrorKind::ExitStatus | ErrorKind::TimedOut => {
+            PyRuntimeError::new_err(err.message().to_owned())
+        }
         // `ErrorKind` is `#[non_exhaustive]` and this is another crate, so the
         // compiler demands a wildcard arm even though every kind known today is
         // mapped above. A kind added to the engine must get its own arm here;

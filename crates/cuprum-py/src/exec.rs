@@ -19,6 +19,63 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 
 use crate::errors::to_py_err;
+use crate::guard::{guarded, leave_engine, shutting_down, EngineError};
+
+/// A `bytes` object lent to the engine as a stdin payload: the engine reads
+/// the object's own buffer (no copy) while this keeps it alive.
+struct LentBytes {
+    _owner: Py<PyBytes>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a `bytes` object is immutable and `_owner` keeps it alive for as
+// long as this value exists, so its buffer may be read from any thread
+// without the GIL. Dropping `_owner` without the GIL defers the decref to
+// PyO3's pool.
+unsafe impl Send for LentBytes {}
+// SAFETY: as above; shared access only ever reads the immutable buffer.
+unsafe impl Sync for LentBytes {}
+
+impl AsRef<[u8]> for LentBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr`/`len` describe the buffer of the immutable `bytes`
+        // object that `_owner` keeps alive.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// An argv element, environment entry or path, as the bytes Python's
+/// `os.fsencode` produced: the OS encoding was applied (and rejected lone
+/// surrogates) before the engine sees it.
+pub(crate) struct FsBytes(OsString);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FsBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = obj.cast::<PyBytes>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err("expected bytes encoded with os.fsencode")
+        })?;
+        Ok(Self(OsString::from_vec(bytes.as_bytes().to_vec())))
+    }
+}
+
+impl From<FsBytes> for OsString {
+    fn from(value: FsBytes) -> Self {
+        value.0
+    }
+}
+
+fn lend(data: &Bound<'_, PyBytes>) -> Stdin {
+    let bytes = data.as_bytes();
+    Stdin::Shared(std::sync::Arc::new(LentBytes {
+        ptr: bytes.as_ptr(),
+        len: bytes.len(),
+        _owner: data.clone().unbind(),
+    }))
+}
 
 /// `echo_*` value asking for echoed chunks as events instead of a descriptor.
 pub(crate) const ECHO_EVENTS: i64 = -1;
@@ -60,7 +117,7 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
-    pass_fds=None
+    ok_codes=None, pass_fds=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -70,12 +127,12 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
     clippy::fn_params_excessive_bools,
     reason = "mirrors the keyword-only Python signature"
 )]
-pub(crate) fn spawn(
-    py: Python<'_>,
-    stages: Vec<Vec<OsString>>,
-    env: Option<Vec<(OsString, OsString)>>,
-    cwd: Option<OsString>,
-    stdin: Option<Vec<u8>>,
+pub(crate) fn spawn<'py>(
+    py: Python<'py>,
+    stages: Vec<Vec<FsBytes>>,
+    env: Option<Vec<(FsBytes, FsBytes)>>,
+    cwd: Option<FsBytes>,
+    stdin: Option<Bound<'py, PyBytes>>,
     stdin_null: bool,
     capture: bool,
     echo_stdout: Option<i64>,
@@ -86,55 +143,78 @@ pub(crate) fn spawn(
     cancel_grace: f64,
     portable_relay: bool,
     inline: bool,
+    ok_codes: Option<Vec<Vec<i32>>>,
     pass_fds: Option<Vec<i32>>,
 ) -> PyResult<Execution> {
-    let commands = stages
-        .into_iter()
-        .map(Command::from_argv)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(to_py_err)?;
-    let stdin = match (stdin, stdin_null) {
-        (Some(data), _) => Stdin::Bytes(data),
-        (None, true) => Stdin::Null,
-        (None, false) => Stdin::Inherit,
-    };
-    let spec = ExecSpec::stages(commands)
-        .env(env)
-        .cwd(cwd.map(Into::into))
-        .stdin(stdin)
-        .stdout(Output {
-            capture,
-            echo: echo(echo_stdout)?,
-        })
-        .stderr(Output {
-            capture,
-            echo: echo(echo_stderr)?,
-        })
-        .decode(if decode_utf8 {
-            Decode::Utf8Lossy
-        } else {
-            Decode::Bytes
-        })
-        .line_events(line_events)
-        .timeout(timeout.map(seconds))
-        .cancel_grace(seconds(cancel_grace))
-        .relay(if portable_relay {
-            RelayMethod::Portable
-        } else {
-            RelayMethod::Auto
-        })
-        .pass_fds(pass_fds.unwrap_or_default());
-    let inner = py
-        .detach(|| {
-            if inline {
-                spec.spawn_inline()
-            } else {
-                spec.spawn()
+    guarded(|| {
+        if shutting_down() {
+            return Err(EngineError::new_err(
+                "the interpreter is exiting: no new runs are started",
+            ));
+        }
+        let mut commands = stages
+            .into_iter()
+            .map(Command::from_argv)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(to_py_err)?;
+        // Each stage's exit codes that count as success (fail-fast uses them).
+        if let Some(ok_codes) = ok_codes {
+            if ok_codes.len() != commands.len() {
+                return Err(PyValueError::new_err(format!(
+                    "`ok_codes` has {} entries for {} stages",
+                    ok_codes.len(),
+                    commands.len()
+                )));
             }
+            commands = commands
+                .into_iter()
+                .zip(ok_codes)
+                .map(|(command, codes)| command.ok_codes(codes))
+                .collect();
+        }
+        let stdin = match (stdin, stdin_null) {
+            (Some(data), _) => lend(&data),
+            (None, true) => Stdin::Null,
+            (None, false) => Stdin::Inherit,
+        };
+        let spec = ExecSpec::stages(commands)
+            .env(env)
+            .cwd(cwd.map(|c| c.0.into()))
+            .stdin(stdin)
+            .stdout(Output {
+                capture,
+                echo: echo(echo_stdout)?,
+            })
+            .stderr(Output {
+                capture,
+                echo: echo(echo_stderr)?,
+            })
+            .decode(if decode_utf8 {
+                Decode::Utf8Lossy
+            } else {
+                Decode::Bytes
+            })
+            .line_events(line_events)
+            .timeout(timeout.map(seconds))
+            .cancel_grace(seconds(cancel_grace))
+            .relay(if portable_relay {
+                RelayMethod::Portable
+            } else {
+                RelayMethod::Auto
+            })
+            .pass_fds(pass_fds.unwrap_or_default());
+        let inner = py
+            .detach(|| {
+                if inline {
+                    spec.spawn_inline()
+                } else {
+                    spec.submit()
+                }
+            })
+            .map_err(to_py_err)?;
+        Ok(Execution {
+            inner: RwLock::new(Some(inner)),
         })
-        .map_err(to_py_err)?;
-    Ok(Execution {
-        inner: RwLock::new(Some(inner)),
     })
 }
 
@@ -252,7 +332,7 @@ fn batch<'py>(py: Python<'py>, batch: cuprum::exec::Batch) -> PyResult<(Bound<'p
 impl Execution {
     /// The process id of every stage.
     fn pids(&self) -> Vec<u32> {
-        self.with(|e| e.pids().to_vec()).unwrap_or_default()
+        self.with(EngineExecution::pids).unwrap_or_default()
     }
 
     /// A descriptor that is readable whenever events or the outcome wait.
@@ -262,7 +342,7 @@ impl Execution {
 
     /// Takes waiting events without blocking: `(events, finished)`.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, bool)> {
-        batch(py, self.with(EngineExecution::take_events)?)
+        guarded(|| batch(py, self.with(EngineExecution::take_events)?))
     }
 
     /// Blocks (GIL released) until events wait, the run finishes, or
@@ -274,33 +354,60 @@ impl Execution {
         py: Python<'py>,
         timeout: Option<f64>,
     ) -> PyResult<(Bound<'py, PyList>, bool)> {
-        let deadline = timeout.map(|t| std::time::Instant::now() + seconds(t));
-        loop {
-            let slice = deadline.map_or(SIGNAL_CHECK, |d| {
-                d.saturating_duration_since(std::time::Instant::now())
-                    .min(SIGNAL_CHECK)
-            });
-            let taken = py.detach(|| self.with(|e| e.wait_events(Some(slice))))?;
-            if !taken.events.is_empty()
-                || taken.finished
-                || deadline.is_some_and(|d| std::time::Instant::now() >= d)
-            {
-                return batch(py, taken);
+        guarded(|| {
+            let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(seconds(t)));
+            loop {
+                let slice = deadline.map_or(SIGNAL_CHECK, |d| {
+                    d.saturating_duration_since(std::time::Instant::now())
+                        .min(SIGNAL_CHECK)
+                });
+                let taken = py.detach(|| {
+                    let taken = self.with(|e| e.wait_events(Some(slice)));
+                    leave_engine();
+                    taken
+                })?;
+                if !taken.events.is_empty()
+                    || taken.finished
+                    || deadline.is_some_and(|d| std::time::Instant::now() >= d)
+                {
+                    return batch(py, taken);
+                }
+                py.check_signals()?;
             }
-            py.check_signals()?;
-        }
+        })
+    }
+
+    /// Waits (GIL released) until the run has finished or `timeout` seconds
+    /// have passed; returns whether it finished. Events stay queued.
+    fn join(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        guarded(|| {
+            let deadline = std::time::Instant::now().checked_add(seconds(timeout));
+            py.detach(|| loop {
+                // A closed handle belongs to a run that is over.
+                if self.with(EngineExecution::is_finished).unwrap_or(true) {
+                    return Ok(true);
+                }
+                if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    return Ok(false);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            })
+        })
     }
 
     /// Releases the engine handle and its descriptors. A run that is still
     /// going is cancelled first (the engine reaps it in the background).
     /// Idempotent.
-    fn close(&self, py: Python<'_>) {
-        let taken = self
-            .inner
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        py.detach(|| drop(taken));
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guarded(|| {
+            let taken = self
+                .inner
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            py.detach(|| drop(taken));
+            Ok(())
+        })
     }
 
     /// Terminates every live stage: SIGTERM, then SIGKILL after `grace`
@@ -313,6 +420,12 @@ impl Execution {
     /// The outcome once the finishing batch was taken; `None` before (or if
     /// already taken).
     fn outcome(&self, py: Python<'_>) -> PyResult<Option<Outcome>> {
+        guarded(|| self.outcome_inner(py))
+    }
+}
+
+impl Execution {
+    fn outcome_inner(&self, py: Python<'_>) -> PyResult<Option<Outcome>> {
         let Some(outcome) = self.with(EngineExecution::take_outcome)? else {
             return Ok(None);
         };

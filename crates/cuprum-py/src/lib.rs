@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod exec;
+mod guard;
 mod streams;
 
 /// Reports that the native engine is importable (always `True`).
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(streams::rust_consume_stream, m)?)?;
     m.add_function(wrap_pyfunction!(streams::_pump_stream_report, m)?)?;
     m.add_function(wrap_pyfunction!(exec::spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(guard::_begin_shutdown, m)?)?;
     m.add_class::<exec::Execution>()?;
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;

@@ -49,6 +49,16 @@ fn pump_checked(
     buffer_size_value: i64,
     method: PumpMethod,
 ) -> PyResult<stream::PumpReport> {
+    crate::guard::guarded(|| pump_unguarded(py, reader_fd, writer_fd, buffer_size_value, method))
+}
+
+fn pump_unguarded(
+    py: Python<'_>,
+    reader_fd: i64,
+    writer_fd: i64,
+    buffer_size_value: i64,
+    method: PumpMethod,
+) -> PyResult<stream::PumpReport> {
     let size = buffer_size(buffer_size_value)?;
     let reader = descriptor(reader_fd)?;
     let writer = descriptor(writer_fd)?;
@@ -128,6 +138,10 @@ pub(crate) fn rust_consume_stream(
     reader_fd: i64,
     buffer_size: i64,
 ) -> PyResult<String> {
+    crate::guard::guarded(|| consume_unguarded(py, reader_fd, buffer_size))
+}
+
+fn consume_unguarded(py: Python<'_>, reader_fd: i64, buffer_size: i64) -> PyResult<String> {
     let size = self::buffer_size(buffer_size)?;
     let reader = descriptor(reader_fd)?;
     // SAFETY: `reader` is non-negative and the caller keeps it open for the

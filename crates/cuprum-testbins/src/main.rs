@@ -202,7 +202,7 @@ fn spew(out: &mut impl Write, total: u64) -> io::Result<()> {
 
 fn decode_hex(text: &str) -> io::Result<Vec<u8>> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, "bad hex");
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..text.len())

@@ -21,7 +21,12 @@ use crate::{Error, ErrorKind, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Command {
     argv: Vec<OsString>,
+    /// The exit codes that count as success, sorted and without repeats.
+    ok_codes: Vec<i32>,
 }
+
+/// The exit codes a command accepts unless told otherwise.
+const DEFAULT_OK_CODES: [i32; 1] = [0];
 
 impl Command {
     /// A command that runs `program` with no arguments. When it is spawned, a
@@ -34,6 +39,7 @@ impl Command {
     pub fn new(program: impl Into<OsString>) -> Self {
         Self {
             argv: vec![program.into()],
+            ok_codes: DEFAULT_OK_CODES.to_vec(),
         }
     }
 
@@ -63,7 +69,10 @@ impl Command {
                 "argv must name a program",
             ));
         }
-        Ok(Self { argv })
+        Ok(Self {
+            argv,
+            ok_codes: DEFAULT_OK_CODES.to_vec(),
+        })
     }
 
     /// Appends one argument.
@@ -96,8 +105,66 @@ impl Command {
         &self.argv
     }
 
-    /// Rejects argv elements that cannot be passed to `execve` (NUL bytes).
+    /// Replaces the exit codes that count as success (`0` alone by default),
+    /// as `grep` and `diff` need `[0, 1]`. A code `-N` accepts death by
+    /// signal N. A stage exiting with a code outside its set is a failure:
+    /// it triggers a pipeline's fail-fast, makes [`Outcome::success`] false
+    /// and [`ExecSpec::run`] return [`ErrorKind::ExitStatus`]. An empty set
+    /// is rejected when the command is spawned.
+    ///
+    /// [`Outcome::success`]: crate::exec::Outcome::success
+    /// [`ExecSpec::run`]: crate::exec::ExecSpec::run
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// let grep = Command::new("grep").arg("needle").ok_codes([0, 1]);
+    /// assert!(grep.is_ok_code(1));
+    /// assert!(!grep.is_ok_code(2));
+    /// assert_eq!(grep.ok_code_list(), [0, 1]);
+    /// ```
+    #[must_use]
+    pub fn ok_codes(mut self, codes: impl IntoIterator<Item = i32>) -> Self {
+        let mut codes: Vec<i32> = codes.into_iter().collect();
+        codes.sort_unstable();
+        codes.dedup();
+        self.ok_codes = codes;
+        self
+    }
+
+    /// The exit codes that count as success, in ascending order.
+    #[must_use]
+    pub fn ok_code_list(&self) -> &[i32] {
+        &self.ok_codes
+    }
+
+    /// Whether `code` counts as success for this command.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// assert!(Command::new("true").is_ok_code(0));
+    /// assert!(!Command::new("false").is_ok_code(1));
+    /// ```
+    #[must_use]
+    pub fn is_ok_code(&self, code: i32) -> bool {
+        self.ok_codes.binary_search(&code).is_ok()
+    }
+
+    /// Rejects argv elements that cannot be passed to `execve` (NUL bytes)
+    /// and an empty set of ok codes.
     pub(crate) fn validate(&self) -> Result<()> {
+        if self.ok_codes.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "ok codes of {:?} must name at least one exit code",
+                    self.argv[0]
+                ),
+            ));
+        }
         if self.argv[0].is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

@@ -39,6 +39,16 @@ pub enum ErrorKind {
     Overflow,
     /// A program is not in the catalogue used to build a command.
     UnknownProgram,
+    /// A bug in the engine: a panic was caught at its boundary and the run
+    /// it happened in was torn down (every child killed and reaped).
+    Internal,
+    /// A checked run ([`ExecSpec::run`](crate::exec::ExecSpec::run)): a stage
+    /// exited with a code outside its command's
+    /// [`ok_codes`](crate::Command::ok_codes).
+    ExitStatus,
+    /// A checked run ([`ExecSpec::run`](crate::exec::ExecSpec::run)): the
+    /// deadline passed and the stages were terminated.
+    TimedOut,
 }
 
 /// The engine's error: a [`ErrorKind`], a message with context, and the

@@ -29,6 +29,21 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 //!
+//! [`exec::ExecSpec::run`] is the checked shortcut, like duct's `run()`: it
+//! spawns, waits, and returns an [`Error`] of kind [`ErrorKind::ExitStatus`]
+//! when a stage exits with a code outside its command's
+//! [`Command::ok_codes`] (`0` unless set):
+//!
+//! ```
+//! use cuprum::{Command, ErrorKind};
+//! use cuprum::exec::ExecSpec;
+//!
+//! let err = ExecSpec::command(Command::new("false")).run().unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::ExitStatus);
+//! ExecSpec::command(Command::new("false").ok_codes([0, 1])).run()?;
+//! # Ok::<(), cuprum::Error>(())
+//! ```
+//!
 //! Restrict what may run with a [`Catalogue`]:
 //!
 //! ```

@@ -119,7 +119,7 @@ class TracingHook:
         elif phase == "exit":
             self._finish(exec_id, event)
         elif phase not in {"plan", "stdin"}:
-            _logger.debug("tracing hook ignores unknown phase %r", phase)
+            _logger.debug("Ignoring unhandled tracing adapter phase: %s", phase)
 
     def _start(self, exec_id: ExecId, event: ExecEvent) -> None:
         span = self.tracer.start_span(f"cuprum.exec {event.program}", _start_attributes(event))

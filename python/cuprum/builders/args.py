@@ -47,7 +47,9 @@ class PathRejection(enum.StrEnum):
     EMPTY = "SafePath cannot be empty"
     NUL = "SafePath cannot contain NUL characters"
     PARENT_SEGMENT = "SafePath cannot contain '..' segments"
-    RELATIVE = "SafePath requires an absolute path by default"
+    NOT_ABSOLUTE = "SafePath requires an absolute path by default"
+    RELATIVE = NOT_ABSOLUTE
+    """Alias of :attr:`NOT_ABSOLUTE`."""
 
 
 class GitRefRejection(enum.StrEnum):
@@ -97,7 +99,7 @@ def classify_path_string(raw: str, *, allow_relative: bool) -> PathRejection | N
     if ".." in _SEPARATORS.split(raw):
         return PathRejection.PARENT_SEGMENT
     if not allow_relative and not _is_absolute(raw):
-        return PathRejection.RELATIVE
+        return PathRejection.NOT_ABSOLUTE
     return None
 
 

@@ -37,17 +37,22 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 
+mod checked;
+mod echo;
 mod event;
+mod fault;
 mod notify;
 mod outcome;
+mod reactor;
+mod relay;
 mod shared;
 mod spawn;
 mod spec;
+mod stage;
 mod start;
 mod streams;
 mod supervisor;
 mod sys;
-mod workers;
 
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -87,15 +92,21 @@ impl ExecSpec {
     /// assert_eq!(err.kind(), ErrorKind::ProgramNotFound);
     /// ```
     pub fn spawn(self) -> Result<Execution> {
-        start::start(self, false)
+        let grace = self.cancel_grace;
+        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let supervisor = start::start(&shared, self)?;
+        // If the reactor cannot start, the supervisor is dropped, which kills
+        // and reaps the stages: nothing is left running.
+        reactor::adopt(supervisor)?;
+        Ok(Execution::new(shared, grace, None))
     }
 
     /// Like [`spawn`](Self::spawn), but without a supervisor thread: the
     /// thread that waits on the handle ([`Execution::wait_events`],
     /// [`Execution::wait`]) supervises the run while it waits. This saves a
-    /// thread and a wake-up per run for callers that block anyway; a handle
-    /// driven this way must be waited on (or dropped, which cancels it and
-    /// finishes supervision on a background thread).
+    /// wake-up per run for callers that block anyway; a handle driven this
+    /// way must be waited on (or dropped, which cancels it and finishes the
+    /// teardown on the engine's reactor thread).
     ///
     /// # Errors
     ///
@@ -114,7 +125,48 @@ impl ExecSpec {
     /// # Ok::<(), cuprum::Error>(())
     /// ```
     pub fn spawn_inline(self) -> Result<Execution> {
-        start::start(self, true)
+        let grace = self.cancel_grace;
+        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let supervisor = start::start(&shared, self)?;
+        Ok(Execution::new(shared, grace, Some(supervisor)))
+    }
+
+    /// Validates the spec and returns at once; the stages are spawned on the
+    /// engine's spawner thread, so the caller (an event loop, say) never
+    /// waits for `fork`/`exec`. Start events carry the pids; a stage that
+    /// cannot be spawned is reported as the [`Outcome::error`] (nothing is
+    /// left running then).
+    ///
+    /// # Errors
+    ///
+    /// Whatever can be checked before spawning:
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) (a
+    /// NUL byte, an illegal variable name, an empty pipeline, a bad
+    /// `pass_fds`),
+    /// [`ErrorKind::BadWorkingDirectory`](crate::ErrorKind::BadWorkingDirectory),
+    /// and [`ErrorKind::ProgramNotFound`](crate::ErrorKind::ProgramNotFound)
+    /// or [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)
+    /// when a stage's program cannot be bound to an executable file;
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the engine's threads
+    /// cannot be started.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::{Command, ErrorKind};
+    /// use cuprum::exec::ExecSpec;
+    /// let outcome = ExecSpec::command(Command::new("true")).submit()?.wait();
+    /// assert_eq!(outcome.stages[0].exit_code, 0);
+    /// let missing = ExecSpec::command(Command::new("no-such-program-here")).submit();
+    /// assert_eq!(missing.unwrap_err().kind(), ErrorKind::ProgramNotFound);
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    pub fn submit(mut self) -> Result<Execution> {
+        start::validate(&mut self)?;
+        let grace = self.cancel_grace;
+        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        reactor::submit(std::sync::Arc::clone(&shared), self)?;
+        Ok(Execution::new(shared, grace, None))
     }
 }
 
@@ -122,7 +174,9 @@ impl ExecSpec {
 #[derive(Debug)]
 pub struct Execution {
     shared: Arc<shared::Shared>,
-    pids: Vec<u32>,
+    /// The process that started the run. A forked child inherits the handle
+    /// but not the run: there, dropping it must not touch the children.
+    owner: u32,
     grace: Duration,
     /// The supervisor of an inline execution, driven by waiting threads;
     /// `None` once finished, and always for a threaded execution.
@@ -144,14 +198,13 @@ impl std::fmt::Debug for shared::Shared {
 impl Execution {
     fn new(
         shared: Arc<shared::Shared>,
-        pids: Vec<u32>,
         grace: Duration,
         inline: Option<supervisor::Supervisor>,
     ) -> Self {
         let inline = inline.map(|supervisor| Mutex::new(Some(supervisor)));
         Self {
             shared,
-            pids,
+            owner: std::process::id(),
             grace,
             inline,
         }
@@ -189,7 +242,8 @@ impl Execution {
         }
     }
 
-    /// The process id of every stage, in stage order.
+    /// The process id of every stage, in stage order (empty until the stages
+    /// of a [submitted](ExecSpec::submit) run are running).
     ///
     /// # Example
     ///
@@ -202,8 +256,8 @@ impl Execution {
     /// # Ok::<(), cuprum::Error>(())
     /// ```
     #[must_use]
-    pub fn pids(&self) -> &[u32] {
-        &self.pids
+    pub fn pids(&self) -> Vec<u32> {
+        self.shared.pids()
     }
 
     /// A descriptor that is readable whenever events or the outcome wait
@@ -259,7 +313,7 @@ impl Execution {
     /// ```
     #[must_use]
     pub fn wait_events(&self, timeout: Option<Duration>) -> Batch {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if self.drive(deadline) {
             return self.shared.take();
         }
@@ -267,9 +321,11 @@ impl Execution {
             .wait(deadline.map(|d| d.saturating_duration_since(Instant::now())))
     }
 
-    /// Tears the execution down: SIGTERM to every live stage's process
-    /// group, SIGKILL after `grace`. Idempotent (the first grace wins) and
-    /// safe from any thread; the outcome then reports `cancelled`.
+    /// Tears the execution down: SIGTERM to every stage's process group,
+    /// SIGKILL after `grace`. Safe from any thread and idempotent; a later
+    /// call can only bring the SIGKILL forward (a shorter grace), so a
+    /// second interrupt can skip the rest of the grace period. The outcome
+    /// then reports `cancelled`.
     ///
     /// # Example
     ///
@@ -326,6 +382,13 @@ impl Execution {
 
 impl Drop for Execution {
     fn drop(&mut self) {
+        if self.owner != std::process::id() {
+            // Inherited through fork(): the run belongs to the parent.
+            if let Some(cell) = self.inline.take() {
+                std::mem::forget(cell);
+            }
+            return;
+        }
         if self.shared.is_done() {
             return;
         }
@@ -337,10 +400,9 @@ impl Drop for Execution {
             .take()
             .and_then(|cell| cell.into_inner().unwrap_or_else(PoisonError::into_inner));
         if let Some(supervisor) = supervisor {
-            if let Err(failed) = workers::submit(supervisor) {
-                // No thread to spare: finish the teardown here.
-                failed.1.run();
-            }
+            // If the reactor cannot take it, the supervisor is dropped, which
+            // kills and reaps the stages.
+            let _ = reactor::adopt(supervisor);
         }
     }
 }

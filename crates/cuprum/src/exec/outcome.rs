@@ -64,13 +64,17 @@ pub struct StageOutcome {
     /// The stage ended by `SIGPIPE`/`EPIPE` after its downstream stage had
     /// exited; it does not count as a failure.
     pub early_exit: bool,
+    /// The exit codes that count as success for this stage (its command's
+    /// [`ok_code_list`](crate::Command::ok_code_list)).
+    pub ok_codes: Vec<i32>,
 }
 
 impl StageOutcome {
-    /// Whether the stage exited 0 or ended early because its reader left.
+    /// Whether the stage exited with one of its ok codes or ended early
+    /// because its reader left.
     #[must_use]
     pub fn ok(&self) -> bool {
-        self.exit_code == 0 || self.early_exit
+        self.ok_codes.contains(&self.exit_code) || self.early_exit
     }
 }
 
@@ -91,7 +95,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Whether every stage succeeded and nothing timed out or was cancelled.
+    /// Whether every stage succeeded (by its own ok codes, early exits
+    /// excused) and nothing timed out or was cancelled.
     #[must_use]
     pub fn success(&self) -> bool {
         !self.timed_out

@@ -40,7 +40,10 @@ pub(crate) struct Shared {
     watched: AtomicBool,
     /// Wakes the supervisor (cancel requests, finished relays).
     control: Notifier,
-    cancel: Mutex<Option<Duration>>,
+    /// When a requested cancel sends SIGKILL (the earliest asked for).
+    cancel: Mutex<Option<Instant>>,
+    /// Every stage's pid, once the stages are running.
+    pids: Mutex<Vec<u32>>,
 }
 
 impl Shared {
@@ -52,6 +55,7 @@ impl Shared {
             watched: AtomicBool::new(false),
             control: Notifier::new()?,
             cancel: Mutex::new(None),
+            pids: Mutex::new(Vec::new()),
         }))
     }
 
@@ -72,6 +76,20 @@ impl Shared {
             self.signal();
         }
         self.cond.notify_all();
+    }
+
+    /// The stages are running: record their pids and publish the start
+    /// events.
+    pub(crate) fn started(&self, events: Vec<Event>, pids: Vec<u32>) {
+        *self.pids.lock().unwrap_or_else(PoisonError::into_inner) = pids;
+        self.push(events);
+    }
+
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.pids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn finish(&self, events: Vec<Event>, outcome: Outcome) {
@@ -118,21 +136,20 @@ impl Shared {
         self.control.clear();
     }
 
-    /// Wakes the supervisor so it re-checks relays and requests.
-    pub(crate) fn wake(&self) {
-        self.control.set();
-    }
-
+    /// Asks for a teardown with SIGKILL `grace` from now. A later request
+    /// may only bring the SIGKILL forward (a second Ctrl-C skips the rest of
+    /// the grace).
     pub(crate) fn request_cancel(&self, grace: Duration) {
+        let kill = super::supervisor::later(Instant::now(), grace);
         let mut cancel = self.cancel.lock().unwrap_or_else(PoisonError::into_inner);
-        if cancel.is_none() {
-            *cancel = Some(grace);
+        if cancel.is_none_or(|at| kill < at) {
+            *cancel = Some(kill);
             drop(cancel);
             self.control.set();
         }
     }
 
-    pub(crate) fn cancel_requested(&self) -> Option<Duration> {
+    pub(crate) fn cancel_requested(&self) -> Option<Instant> {
         *self.cancel.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

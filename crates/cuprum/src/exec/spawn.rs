@@ -157,6 +157,11 @@ impl CArray {
         }
     }
 
+    /// How many strings the array holds.
+    fn len(&self) -> usize {
+        self.pointers.len() - 1
+    }
+
     /// The array, as `execve` takes it.
     pub(crate) fn as_ptr(&self) -> *const *const c_char {
         self.pointers.as_ptr()
@@ -205,6 +210,18 @@ pub(crate) struct Launch {
     cwd: Option<PathBuf>,
     c_cwd: Option<CString>,
     pass_fds: Arc<[RawFd]>,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment may hold secrets: only its size is shown.
+        f.debug_struct("Launch")
+            .field("executables", &self.executables)
+            .field("env_entries", &self.env.as_ref().map(|env| env.len()))
+            .field("cwd", &self.cwd)
+            .field("pass_fds", &self.pass_fds)
+            .finish()
+    }
 }
 
 impl Launch {

@@ -3,12 +3,13 @@
 use std::ffi::OsString;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::{Command, Pipeline};
 
 /// Where the first stage's stdin comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub enum Stdin {
     /// The child shares the parent's stdin (the default for one command).
     #[default]
@@ -18,6 +19,20 @@ pub enum Stdin {
     /// A pipe fed with these bytes, then closed. `Bytes(vec![])` still pipes
     /// (the child sees an immediate end of file).
     Bytes(Vec<u8>),
+    /// A pipe fed from a shared buffer, which is borrowed, never copied
+    /// (the Python bindings lend a `bytes` object this way).
+    Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inherit => f.write_str("Inherit"),
+            Self::Null => f.write_str("Null"),
+            Self::Bytes(data) => write!(f, "Bytes({} bytes)", data.len()),
+            Self::Shared(data) => write!(f, "Shared({} bytes)", (**data).as_ref().len()),
+        }
+    }
 }
 
 /// Where echoed output goes.
@@ -128,8 +143,9 @@ pub struct ExecSpec {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel_grace: Duration,
     pub(crate) relay: RelayMethod,
-    pub(crate) early_exit_grace: Duration,
     pub(crate) pass_fds: Vec<RawFd>,
+    /// Set by validation: the checked settings and resolved executables.
+    pub(crate) launch: Option<super::spawn::Launch>,
 }
 
 impl ExecSpec {
@@ -146,8 +162,8 @@ impl ExecSpec {
             timeout: None,
             cancel_grace: Duration::from_millis(500),
             relay: RelayMethod::Auto,
-            early_exit_grace: Duration::from_millis(250),
             pass_fds: Vec::new(),
+            launch: None,
         }
     }
 
@@ -259,14 +275,6 @@ impl ExecSpec {
     #[must_use]
     pub fn relay(mut self, method: RelayMethod) -> Self {
         self.relay = method;
-        self
-    }
-
-    /// How long a relay keeps discarding an upstream stage's output after its
-    /// downstream stage stopped reading, before closing the upstream pipe.
-    #[must_use]
-    pub fn early_exit_grace(mut self, grace: Duration) -> Self {
-        self.early_exit_grace = grace;
         self
     }
 

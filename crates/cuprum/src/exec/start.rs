@@ -2,18 +2,20 @@
 //! supervisor.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::echo::EchoSink;
 use super::event::{Event, EventKind, Stream};
+use super::relay::Relay;
 use super::shared::Shared;
 use super::spawn::{self, Slot};
 use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
+use super::stage::StageProc;
 use super::streams::{EchoTo, Feeder, Reader};
-use super::supervisor::{Relay, StageProc, Supervisor};
-use super::{sys, workers, Execution};
-use crate::stream::{Drain, LineSplitter, PumpMethod, PumpOptions, Utf8Decoder};
+use super::supervisor::{Parts, Supervisor};
+use super::sys;
+use crate::stream::{LineSplitter, Utf8Decoder};
 use crate::{Error, Result};
 
 /// Kernel buffer requested for pipes the engine reads or feeds: fewer, larger
@@ -37,10 +39,12 @@ fn output_slot(output: &Output) -> Result<(Slot, Option<OwnedFd>)> {
 fn echo_target(output: &Output) -> Result<Option<EchoTo>> {
     Ok(match &output.echo {
         None => None,
-        Some(Echo::Events) => Some(EchoTo::Events),
-        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(
+        Some(Echo::Events) => Some(EchoTo::Events {
+            partial: Vec::new(),
+        }),
+        Some(Echo::Fd(fd)) => Some(EchoTo::Fd(EchoSink::new(
             sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?,
-        )),
+        ))),
     })
 }
 
@@ -62,15 +66,14 @@ fn reader(
     })
 }
 
-/// Kills and reaps stages spawned before a later stage failed to spawn.
-fn abandon(stages: Vec<StageProc>) {
-    for mut stage in stages {
-        sys::kill_group(stage.pid, libc::SIGKILL);
-        let _ = stage.child.wait();
+/// Checks everything that can be checked before anything is spawned, and
+/// binds every stage to its executable — on the caller's thread, so that
+/// the engine's `PATH` and working directory are read at call time even when
+/// the stages are spawned later. Idempotent.
+pub(crate) fn validate(spec: &mut ExecSpec) -> Result<()> {
+    if spec.launch.is_some() {
+        return Ok(());
     }
-}
-
-pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
     for command in &spec.stages {
         command.validate()?;
     }
@@ -80,8 +83,21 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
             "nothing to run",
         ));
     }
-    let prepared = spawn::Launch::new(&spec)?;
-    let shared = Shared::new().map_err(io_err("create notifier"))?;
+    spec.launch = Some(spawn::Launch::new(spec)?);
+    Ok(())
+}
+
+/// Spawns every stage of `spec` (validated first), wires the pipes and
+/// relays, publishes the start events on `shared`, and returns the run's
+/// supervisor. Nothing is left running when this fails; a failure at a
+/// later stage instead returns a supervisor already tearing the earlier
+/// stages down, with the spawn error as its outcome's error.
+pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervisor> {
+    validate(&mut spec)?;
+    let prepared = spec
+        .launch
+        .take()
+        .ok_or_else(|| Error::new(crate::ErrorKind::Internal, "the run was not validated"))?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
@@ -90,6 +106,26 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
     let mut upstream: Option<OwnedFd> = None;
     let mut relay_ends: Vec<(OwnedFd, OwnedFd)> = Vec::new();
     let mut events = Vec::with_capacity(spec.stages.len());
+    let portable = spec.relay == RelayMethod::Portable;
+    // Each stage's success codes, for fail-fast (`Command::ok_codes`).
+    let ok_codes: Vec<Vec<i32>> = spec
+        .stages
+        .iter()
+        .map(|command| command.ok_code_list().to_vec())
+        .collect();
+    // The stdin payload moves into the feeder: never copied.
+    let mut payload: Option<Arc<dyn AsRef<[u8]> + Send + Sync>> =
+        match std::mem::take(&mut spec.stdin) {
+            Stdin::Bytes(data) => Some(Arc::new(data)),
+            Stdin::Shared(data) => Some(data),
+            other => {
+                spec.stdin = other;
+                None
+            }
+        };
+    if payload.is_some() {
+        spec.stdin = Stdin::Bytes(Vec::new());
+    }
 
     for (index, command) in spec.stages.iter().enumerate() {
         let built = (|| -> Result<StageProc> {
@@ -97,14 +133,14 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 match &spec.stdin {
                     Stdin::Inherit => Slot::Inherit,
                     Stdin::Null => Slot::Null,
-                    Stdin::Bytes(data) => {
+                    Stdin::Bytes(_) | Stdin::Shared(_) => {
                         let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
                         sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
                         sys::set_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         feeder = Some(Feeder {
                             fd: write,
-                            data: data.clone(),
+                            data: payload.take().unwrap_or_else(|| Arc::new(Vec::new())),
                             written: 0,
                         });
                         Slot::Fd(read)
@@ -149,7 +185,11 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
             }
             let started = Instant::now();
             let child = prepared.spawn(index, command, stdin, stdout, stderr)?;
-            Ok(StageProc::new(child, started))
+            let stage = StageProc::new(child, started);
+            if index > 0 {
+                super::fault::hit("spawn");
+            }
+            Ok(stage)
         })();
         match built {
             Ok(stage) => {
@@ -171,103 +211,48 @@ pub(crate) fn start(spec: ExecSpec, inline: bool) -> Result<Execution> {
                 readers.retain(|reader| reader.stage < index);
                 let pids = stages.iter().map(|s| s.pid).collect();
                 let mut supervisor = Supervisor::new(
-                    Arc::clone(&shared),
-                    stages,
-                    readers,
-                    None,
-                    Vec::new(),
-                    None,
-                    spec.cancel_grace,
-                    spec.decode,
+                    Arc::clone(shared),
+                    Parts {
+                        stages,
+                        readers,
+                        feeder: None,
+                        relays: Vec::new(),
+                        deadline: None,
+                        grace: spec.cancel_grace,
+                        decode: spec.decode,
+                        ok_codes,
+                    },
                 );
                 supervisor.abort(err);
-                return launch(shared, supervisor, events, pids, spec.cancel_grace, inline);
+                shared.started(events, pids);
+                return Ok(supervisor);
             }
         }
     }
 
-    let method = match spec.relay {
-        RelayMethod::Auto => PumpMethod::Auto,
-        RelayMethod::Portable => PumpMethod::Portable,
-    };
-    let options = PumpOptions::default()
-        .with_buffer_size(PIPE_BUFFER as usize)
-        .with_method(method)
-        .with_drain(Drain::For(spec.early_exit_grace));
     let mut relays = Vec::with_capacity(relay_ends.len());
     for (upstream_index, (from, to)) in relay_ends.into_iter().enumerate() {
-        let closed = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&closed);
-        let done = Arc::new(AtomicBool::new(false));
-        let done_flag = Arc::clone(&done);
-        let waker = Arc::clone(&shared);
-        let options = options.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("cuprum-relay-{upstream_index}"))
-            .spawn(move || {
-                let result = crate::stream::pump_with(from.as_fd(), to, &options);
-                if matches!(&result, Ok(report) if report.downstream_closed) {
-                    flag.store(true, Ordering::Release);
-                }
-                // Closing the upstream read end here makes an endless
-                // producer get SIGPIPE on its next write.
-                drop(from);
-                done_flag.store(true, Ordering::Release);
-                waker.wake();
-                result
-            })
-            .map_err(io_err("start relay thread"));
-        match handle {
-            Ok(handle) => relays.push(Relay {
-                upstream: upstream_index,
-                handle: Some(handle),
-                downstream_closed: closed,
-                done,
-            }),
-            Err(err) => {
-                abandon(stages);
-                return Err(err);
-            }
-        }
+        // On failure the stages are dropped, which kills and reaps them.
+        relays.push(Relay::new(upstream_index, from, to, portable)?);
     }
 
     let pids = stages.iter().map(|s| s.pid).collect();
-    let deadline = spec.timeout.map(|t| Instant::now() + t);
+    // A timeout too large for the clock means no timeout, never an overflow.
+    let now = Instant::now();
+    let deadline = spec.timeout.and_then(|t| now.checked_add(t));
     let supervisor = Supervisor::new(
-        Arc::clone(&shared),
-        stages,
-        readers,
-        feeder,
-        relays,
-        deadline,
-        spec.cancel_grace,
-        spec.decode,
+        Arc::clone(shared),
+        Parts {
+            stages,
+            readers,
+            feeder,
+            relays,
+            deadline,
+            grace: spec.cancel_grace,
+            decode: spec.decode,
+            ok_codes,
+        },
     );
-    launch(shared, supervisor, events, pids, spec.cancel_grace, inline)
-}
-
-/// Publishes the start events and hands the stages to their supervisor: a
-/// thread of its own, or (`inline`) whichever thread waits on the handle.
-fn launch(
-    shared: Arc<Shared>,
-    supervisor: Supervisor,
-    events: Vec<Event>,
-    pids: Vec<u32>,
-    grace: std::time::Duration,
-    inline: bool,
-) -> Result<Execution> {
-    shared.push(events);
-    if inline {
-        return Ok(Execution::new(shared, pids, grace, Some(supervisor)));
-    }
-    match workers::submit(supervisor) {
-        Ok(()) => Ok(Execution::new(shared, pids, grace, None)),
-        Err(failed) => {
-            let (err, supervisor) = *failed;
-            // Nobody can supervise the run: stop it here, then fail.
-            shared.request_cancel(std::time::Duration::ZERO);
-            supervisor.run();
-            Err(Error::io(err, "start supervisor thread"))
-        }
-    }
+    shared.started(events, pids);
+    Ok(supervisor)
 }

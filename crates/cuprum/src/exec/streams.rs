@@ -1,13 +1,17 @@
 //! The supervisor's stream work: reading output (capture, echo, line
 //! events) and feeding stdin, one non-blocking step at a time.
+//!
+//! Each piece owns its state and reports what happened as [`Event`]s pushed
+//! onto the caller's list; the supervisor only decides when to call them.
 
 use std::io;
-use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
+use std::sync::Arc;
 
+use super::echo::{EchoSink, ECHO_BACKLOG};
 use super::event::{Event, EventKind, StdinOp, Stream};
 use super::outcome::Captured;
 use super::spec::Decode;
-use super::supervisor::Supervisor;
 use super::sys;
 use crate::stream::{LineSplitter, Utf8Decoder};
 use crate::Error;
@@ -20,13 +24,16 @@ const READS_PER_ROUND: usize = 16;
 
 /// Where a stream's bytes are echoed.
 pub(crate) enum EchoTo {
-    Fd(OwnedFd),
-    Events,
+    /// A descriptor, written without blocking.
+    Fd(EchoSink),
+    /// [`EventKind::Output`] events of whole lines; `partial` holds the
+    /// unterminated tail until its newline (or end of file) arrives.
+    Events { partial: Vec<u8> },
 }
 
 /// One piped output stream.
 pub(crate) struct Reader {
-    /// `None` once the stream reached end of file (and was closed).
+    /// `None` once the stream reached end of file (or was abandoned).
     pub(crate) fd: Option<OwnedFd>,
     pub(crate) stage: usize,
     pub(crate) stream: Stream,
@@ -35,144 +42,224 @@ pub(crate) struct Reader {
     pub(crate) lines: Option<(Utf8Decoder, LineSplitter)>,
 }
 
-/// The stdin payload still to write.
+/// The stdin payload still to write. The payload is shared, never copied:
+/// the caller's buffer is borrowed for as long as the feed lasts.
 pub(crate) struct Feeder {
     pub(crate) fd: OwnedFd,
-    pub(crate) data: Vec<u8>,
+    pub(crate) data: Arc<dyn AsRef<[u8]> + Send + Sync>,
     pub(crate) written: usize,
 }
 
-impl Supervisor {
-    pub(super) fn read_stream(&mut self, index: usize) {
+impl Reader {
+    /// Whether output may be read now: not at end of file, and the echo
+    /// sink is not too far behind.
+    pub(crate) fn wants_read(&self) -> bool {
+        self.fd.is_some()
+            && !matches!(&self.echo, Some(EchoTo::Fd(sink)) if sink.backlog() > ECHO_BACKLOG)
+    }
+
+    /// The echo sink, while it has complete lines (or, at end of file,
+    /// anything) waiting to be written.
+    pub(crate) fn sink_waiting(&self) -> Option<BorrowedFd<'_>> {
+        match &self.echo {
+            Some(EchoTo::Fd(sink)) if sink.wants_write(self.fd.is_none()) => Some(sink.fd()),
+            _ => None,
+        }
+    }
+
+    /// Writes pending echo output the sink now has room for.
+    pub(crate) fn sink_ready(&mut self) {
+        let at_eof = self.fd.is_none();
+        if let Some(EchoTo::Fd(sink)) = &mut self.echo {
+            sink.write_ready(at_eof);
+        }
+    }
+
+    /// Whether the stream is finished: end of file and nothing left to echo.
+    pub(crate) fn is_done(&self) -> bool {
+        self.fd.is_none() && !matches!(&self.echo, Some(EchoTo::Fd(sink)) if !sink.is_flushed())
+    }
+
+    /// Reads what is available (a bounded number of times).
+    pub(crate) fn read(&mut self, scratch: &mut Vec<u8>, events: &mut Vec<Event>) -> Option<Error> {
         for _ in 0..READS_PER_ROUND {
-            let reader = &mut self.readers[index];
-            let Some(fd) = reader.fd.as_ref() else { return };
-            let result = match reader.capture.as_mut() {
+            let fd = self.fd.as_ref()?;
+            let result = match self.capture.as_mut() {
                 Some(buffer) => {
                     let before = buffer.len();
                     sys::read_append(fd.as_fd(), buffer, READ_CHUNK).map(|n| (before, n))
                 }
                 None => {
-                    self.scratch.resize(READ_CHUNK, 0);
-                    sys::read(fd.as_fd(), &mut self.scratch).map(|n| (0, n))
+                    scratch.resize(READ_CHUNK, 0);
+                    sys::read(fd.as_fd(), scratch).map(|n| (0, n))
                 }
             };
             match result {
                 Ok((_, 0)) => {
-                    self.finish_stream(index);
-                    return;
+                    self.finish(events);
+                    return None;
                 }
-                Ok((start, n)) => self.deliver(index, start, n),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Ok((start, n)) => self.deliver(scratch, start, n, events),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(err) => {
-                    self.error
-                        .get_or_insert(Error::io(err, "read child output"));
-                    self.finish_stream(index);
-                    return;
+                    self.finish(events);
+                    return Some(Error::io(err, "read child output"));
                 }
             }
+            if !self.wants_read() {
+                return None;
+            }
         }
+        None
+    }
+
+    /// Reads whatever is already waiting in the pipe, then closes it even
+    /// without end of file (a descendant that escaped the teardown may hold
+    /// the write end forever).
+    pub(crate) fn abandon(&mut self, scratch: &mut Vec<u8>, events: &mut Vec<Event>) {
+        if let Some(EchoTo::Fd(sink)) = &mut self.echo {
+            sink.abandon();
+        }
+        while self.fd.is_some() {
+            if self.read(scratch, events).is_some() || !self.has_more() {
+                break;
+            }
+        }
+        if self.fd.is_some() {
+            self.finish(events);
+        }
+    }
+
+    /// Whether the pipe still has bytes waiting (without blocking).
+    fn has_more(&self) -> bool {
+        self.fd
+            .as_ref()
+            .is_some_and(|fd| rustix::io::ioctl_fionread(fd).is_ok_and(|n| n > 0))
     }
 
     /// Echoes and splits the `n` bytes just read (at `start` in the capture
     /// buffer, or at the start of the scratch buffer).
-    pub(super) fn deliver(&mut self, index: usize, start: usize, n: usize) {
-        let reader = &mut self.readers[index];
-        let data = match &reader.capture {
+    fn deliver(&mut self, scratch: &[u8], start: usize, n: usize, events: &mut Vec<Event>) {
+        let data = match &self.capture {
             Some(buffer) => &buffer[start..start + n],
-            None => &self.scratch[..n],
+            None => &scratch[..n],
         };
-        match &reader.echo {
-            // A sink that fails is gone: keep capturing, stop echoing.
-            Some(EchoTo::Fd(fd)) if sys::write_all(fd.as_fd(), data).is_err() => reader.echo = None,
-            Some(EchoTo::Fd(_)) | None => {}
-            Some(EchoTo::Events) => self.events.push(Event {
-                stage: reader.stage,
-                kind: EventKind::Output {
-                    stream: reader.stream,
-                    data: data.to_vec(),
-                },
-            }),
+        match &mut self.echo {
+            Some(EchoTo::Fd(sink)) => sink.push(data),
+            Some(EchoTo::Events { partial }) => {
+                if let Some(at) = memchr::memrchr(b'\n', data) {
+                    let mut chunk = std::mem::take(partial);
+                    chunk.extend_from_slice(&data[..=at]);
+                    partial.extend_from_slice(&data[at + 1..]);
+                    events.push(Event {
+                        stage: self.stage,
+                        kind: EventKind::Output {
+                            stream: self.stream,
+                            data: chunk,
+                        },
+                    });
+                } else {
+                    partial.extend_from_slice(data);
+                }
+            }
+            None => {}
         }
-        if let Some((decoder, splitter)) = &mut reader.lines {
+        if let Some((decoder, splitter)) = &mut self.lines {
             let mut text = String::new();
             decoder.decode(data, &mut text);
             let mut lines = Vec::new();
             splitter.feed(&text, &mut lines);
-            let (stage, stream) = (reader.stage, reader.stream);
-            self.events.extend(lines.into_iter().map(|text| Event {
+            let (stage, stream) = (self.stage, self.stream);
+            events.extend(lines.into_iter().map(|text| Event {
                 stage,
                 kind: EventKind::Line { stream, text },
             }));
         }
     }
 
-    pub(super) fn finish_stream(&mut self, index: usize) {
-        let reader = &mut self.readers[index];
+    /// End of file: close the pipe, flush partial lines.
+    fn finish(&mut self, events: &mut Vec<Event>) {
         // Close the descriptor now: a finished stream is never polled again.
-        reader.fd = None;
-        if let Some((decoder, splitter)) = &mut reader.lines {
+        self.fd = None;
+        match &mut self.echo {
+            Some(EchoTo::Events { partial }) if !partial.is_empty() => events.push(Event {
+                stage: self.stage,
+                kind: EventKind::Output {
+                    stream: self.stream,
+                    data: std::mem::take(partial),
+                },
+            }),
+            Some(EchoTo::Fd(sink)) => sink.write_ready(true),
+            _ => {}
+        }
+        if let Some((decoder, splitter)) = &mut self.lines {
             let mut text = String::new();
             decoder.finish(&mut text);
             let mut lines = Vec::new();
             splitter.feed(&text, &mut lines);
             splitter.finish(&mut lines);
-            let (stage, stream) = (reader.stage, reader.stream);
-            self.events.extend(lines.into_iter().map(|text| Event {
+            let (stage, stream) = (self.stage, self.stream);
+            events.extend(lines.into_iter().map(|text| Event {
                 stage,
                 kind: EventKind::Line { stream, text },
             }));
         }
     }
+}
 
-    pub(super) fn feed_stdin(&mut self) {
-        let Some(feeder) = self.feeder.as_mut() else {
-            return;
-        };
-        while feeder.written < feeder.data.len() {
-            match sys::write(feeder.fd.as_fd(), &feeder.data[feeder.written..]) {
+impl Feeder {
+    /// Writes as much of the payload as the pipe takes. Returns `true` once
+    /// the feed is over (all written and closed, or failed); the events say
+    /// which.
+    pub(crate) fn feed(&mut self, events: &mut Vec<Event>) -> bool {
+        let data = (*self.data).as_ref();
+        while self.written < data.len() {
+            match sys::write(self.fd.as_fd(), &data[self.written..]) {
                 Ok(0) => {
-                    self.stdin_failed(StdinOp::Write, io::ErrorKind::WriteZero.into());
-                    return;
+                    events.push(stdin_failed(
+                        StdinOp::Write,
+                        io::ErrorKind::WriteZero.into(),
+                    ));
+                    return true;
                 }
-                Ok(n) => feeder.written += n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Ok(n) => self.written += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(err) => {
-                    self.stdin_failed(StdinOp::Write, err);
-                    return;
+                    events.push(stdin_failed(StdinOp::Write, err));
+                    return true;
                 }
             }
         }
-        let Some(feeder) = self.feeder.take() else {
-            return;
-        };
-        let bytes = feeder.data.len();
-        let raw = feeder.fd.into_raw_fd();
+        false
+    }
+
+    /// Closes the pipe after a complete feed, reporting the byte count (or
+    /// the close error).
+    pub(crate) fn close(self, events: &mut Vec<Event>) {
+        let bytes = self.written;
+        let raw = self.fd.into_raw_fd();
         // SAFETY: `raw` came from an OwnedFd we just gave up, so it is open
         // and closed exactly once here.
         if unsafe { libc::close(raw) } != 0 {
-            let err = io::Error::last_os_error();
-            self.events.push(Event {
-                stage: 0,
-                kind: EventKind::StdinError {
-                    op: StdinOp::Close,
-                    error: err,
-                },
-            });
+            events.push(stdin_failed(StdinOp::Close, io::Error::last_os_error()));
         } else {
-            self.events.push(Event {
+            events.push(Event {
                 stage: 0,
                 kind: EventKind::Stdin { bytes },
             });
         }
     }
 
-    fn stdin_failed(&mut self, op: StdinOp, error: io::Error) {
-        self.feeder = None;
-        self.events.push(Event {
-            stage: 0,
-            kind: EventKind::StdinError { op, error },
-        });
+    /// Whether every byte has been written.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.written >= (*self.data).as_ref().len()
+    }
+}
+
+fn stdin_failed(op: StdinOp, error: io::Error) -> Event {
+    Event {
+        stage: 0,
+        kind: EventKind::StdinError { op, error },
     }
 }
 

@@ -1,42 +1,53 @@
-//! The supervisor: one thread per execution that multiplexes every
-//! descriptor of the run with `poll(2)`.
+//! The supervisor: the state machine of one execution.
 //!
-//! It reads the piped output streams (capture, echo, line events), feeds
-//! stdin, notices child exits (a pidfd per stage on Linux, `waitpid`
-//! polling elsewhere), watches relay threads, and enforces the lifecycle:
+//! It owns every descriptor of the run — output readers (capture, echo,
+//! line events), the stdin feeder, the relays between stages, one pidfd per
+//! stage — and says, each round, which of them it waits on
+//! ([`Supervisor::interests`]) and until when ([`Supervisor::next_wakeup`]).
+//! A driver waits (`poll` on the thread of a blocking run, the shared
+//! reactor for awaited runs) and hands back what became ready
+//! ([`Supervisor::on_ready`]). Nothing it does blocks.
 //!
-//! - **Timeout**: once the deadline passes while a stage is still running,
-//!   every live stage's process group gets SIGTERM; after `cancel_grace`
-//!   every terminated group gets SIGKILL (grandchildren included); children
-//!   are reaped and output drained to end of file.
-//! - **Cancel**: the same teardown, on request from any thread.
-//! - **Fail-fast**: the first stage observed to exit non-zero (and not
-//!   excused as an early exit) sets the failure index; unless it is the last
-//!   stage, every other live stage is torn down the same way.
-//! - **Early exit**: a stage that dies of SIGPIPE, or fails after its relay
-//!   saw a broken pipe, once its downstream stage has exited, keeps its exit
-//!   code but is not a failure.
+//! The lifecycle, each sentence tested:
 //!
-//! The supervisor ends only when every child is reaped, every stream is at
-//! end of file, stdin is closed and every relay has returned; it then
-//! publishes the [`Outcome`].
+//! - **Timeout**: once the deadline passes while anything of the run is
+//!   still going (a stage, or a pipe held open by a descendant), every
+//!   stage's process group gets SIGTERM; after `cancel_grace`, SIGKILL.
+//! - **Cancel**: the same teardown, on request from any thread; a second
+//!   request with a shorter grace brings the SIGKILL forward.
+//! - **Fail-fast**: the first stage that exits outside its ok codes (and is
+//!   not excused as an early exit) sets the failure index; unless it is the
+//!   last stage, every other stage is torn down the same way.
+//! - **Early exit**: when a stage's stdin reader is gone (it exited or
+//!   closed its stdin), the relay feeding it closes the upstream pipe at
+//!   once; the upstream stage, if it then fails (SIGPIPE or an error exit),
+//!   is excused: listed as an early exit, not a failure.
+//! - **After the kill**, the engine stops waiting for end of file on pipes
+//!   that escaped descendants may hold: it reads what is already there,
+//!   closes its ends and finishes. Without a teardown, a run waits for end
+//!   of file on its captured pipes, as `subprocess.run` does.
+//! - **Reaping**: a stage's exit is noticed without reaping it, so its
+//!   process group id stays reserved while the group may still be
+//!   signalled; every leader is reaped last, just before the outcome is
+//!   published.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
 
 use super::event::{Event, EventKind, Stream};
 use super::outcome::{Captured, Outcome, StageOutcome};
+use super::relay::{Relay, Wait};
 use super::shared::Shared;
-use super::spawn::Child;
 use super::spec::Decode;
+use super::stage::StageProc;
 use super::streams::{self, Feeder, Reader};
 use super::sys;
-use crate::stream::PumpReport;
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// How often child exits are checked where no pidfd is available.
 const WAITPID_TICK: Duration = Duration::from_millis(5);
@@ -44,51 +55,63 @@ const WAITPID_TICK: Duration = Duration::from_millis(5);
 /// them (backpressure for line events).
 const EVENT_BACKLOG: usize = 1 << 16;
 
-/// One spawned stage.
-pub(crate) struct StageProc {
-    pub(crate) child: Child,
-    pub(crate) pid: u32,
-    pub(crate) pidfd: Option<OwnedFd>,
-    pub(crate) started: Instant,
-    exit: Option<(i32, Instant)>,
-    terminated: bool,
-    early_exit: bool,
+/// What one descriptor of the run is to the supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Control,
+    Reader(usize),
+    Sink(usize),
+    Feeder,
+    Stage(usize),
+    RelayFrom(usize),
+    RelayTo(usize),
 }
 
-impl StageProc {
-    pub(crate) fn new(child: Child, started: Instant) -> Self {
-        let pid = child.id();
-        Self {
-            pidfd: sys::pidfd_open(pid),
-            pid,
-            child,
-            started,
-            exit: None,
-            terminated: false,
-            early_exit: false,
-        }
-    }
-
-    fn running(&self) -> bool {
-        self.exit.is_none()
-    }
+/// One descriptor to wait on, and for what. Neither `read` nor `write`
+/// still reports errors and hang-ups.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Interest {
+    pub(crate) fd: RawFd,
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+    pub(crate) slot: Slot,
 }
 
-/// A relay thread between two stages.
-pub(crate) struct Relay {
-    pub(crate) upstream: usize,
-    pub(crate) handle: Option<JoinHandle<Result<PumpReport>>>,
-    pub(crate) downstream_closed: Arc<AtomicBool>,
-    /// Set by the relay thread just before it wakes the supervisor and
-    /// returns. `JoinHandle::is_finished` turns true only a moment later, so
-    /// the supervisor must not rely on it alone: a wake-up that found the
-    /// thread still returning would be lost and the run would wait forever.
-    pub(crate) done: Arc<AtomicBool>,
+/// What a driver saw on one descriptor, beyond what was asked for.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ready {
+    /// An error or hang-up condition.
+    pub(crate) error: bool,
 }
 
-/// Everything the supervisor thread owns.
+/// Everything one execution owns while it runs.
 pub(crate) struct Supervisor {
     pub(crate) shared: Arc<Shared>,
+    stages: Vec<StageProc>,
+    readers: Vec<Reader>,
+    feeder: Option<Feeder>,
+    relays: Vec<Relay>,
+    deadline: Option<Instant>,
+    grace: Duration,
+    decode: Decode,
+    /// Success codes per stage (empty: `{0}`).
+    ok_codes: Vec<Vec<i32>>,
+    kill_at: Option<Instant>,
+    /// SIGKILL has been sent: stop waiting for pipes to reach end of file.
+    killed: bool,
+    timed_out: bool,
+    cancelled: bool,
+    failure_index: Option<usize>,
+    error: Option<Error>,
+    events: Vec<Event>,
+    scratch: Vec<u8>,
+    interests: Vec<Interest>,
+    pollfds: Vec<libc::pollfd>,
+    published: bool,
+}
+
+/// The parts a run is assembled from (see `start`).
+pub(crate) struct Parts {
     pub(crate) stages: Vec<StageProc>,
     pub(crate) readers: Vec<Reader>,
     pub(crate) feeder: Option<Feeder>,
@@ -96,59 +119,32 @@ pub(crate) struct Supervisor {
     pub(crate) deadline: Option<Instant>,
     pub(crate) grace: Duration,
     pub(crate) decode: Decode,
-    kill_at: Option<Instant>,
-    timed_out: bool,
-    cancelled: bool,
-    failure_index: Option<usize>,
-    pub(super) error: Option<Error>,
-    pub(super) events: Vec<Event>,
-    pub(super) scratch: Vec<u8>,
-    pollfds: Vec<libc::pollfd>,
-    slots: Vec<Slot>,
-}
-
-/// What the supervisor waits on in one round.
-#[derive(Clone, Copy)]
-enum Slot {
-    Control,
-    Reader(usize),
-    Feeder,
-    Stage(usize),
+    pub(crate) ok_codes: Vec<Vec<i32>>,
 }
 
 impl Supervisor {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "assembled once by `spawn`; each part is distinct"
-    )]
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        stages: Vec<StageProc>,
-        readers: Vec<Reader>,
-        feeder: Option<Feeder>,
-        relays: Vec<Relay>,
-        deadline: Option<Instant>,
-        grace: Duration,
-        decode: Decode,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, parts: Parts) -> Self {
         Self {
             shared,
-            stages,
-            readers,
-            feeder,
-            relays,
-            deadline,
-            grace,
-            decode,
+            stages: parts.stages,
+            readers: parts.readers,
+            feeder: parts.feeder,
+            relays: parts.relays,
+            deadline: parts.deadline,
+            grace: parts.grace,
+            decode: parts.decode,
+            ok_codes: parts.ok_codes,
             kill_at: None,
+            killed: false,
             timed_out: false,
             cancelled: false,
             failure_index: None,
             error: None,
             events: Vec::new(),
             scratch: Vec::new(),
+            interests: Vec::new(),
             pollfds: Vec::new(),
-            slots: Vec::new(),
+            published: false,
         }
     }
 
@@ -159,66 +155,189 @@ impl Supervisor {
         self.terminate_all(self.grace);
     }
 
-    /// Runs the execution to completion and publishes its outcome.
-    pub(crate) fn run(mut self) {
-        while !self.advance(None) {}
-    }
-
-    /// Does one round of supervision, waiting at most `max_wait` (`None`:
-    /// until something happens). Returns `true` once the outcome is
-    /// published.
+    /// Does one round of supervision with `poll(2)`, waiting at most
+    /// `max_wait` (`None`: until something happens). Returns `true` once the
+    /// outcome is published. A panic inside the round tears the run down
+    /// (every child killed and reaped) and is reported as the outcome's
+    /// error, never propagated.
     pub(crate) fn advance(&mut self, max_wait: Option<Duration>) -> bool {
-        match self.round(max_wait) {
-            Ok(false) => {
+        let round = catch_unwind(AssertUnwindSafe(|| self.poll_round(max_wait)));
+        match round {
+            Ok(Ok(false)) => {
                 self.flush_events();
                 false
             }
-            Ok(true) => {
+            Ok(Ok(true)) => {
                 self.publish();
                 true
             }
-            Err(err) => {
+            Ok(Err(err)) => {
                 self.fail(err);
                 self.publish();
                 true
             }
-        }
-    }
-
-    /// The loop only fails if poll itself fails: tear everything down so no
-    /// child is left behind, and report the error.
-    fn fail(&mut self, err: Error) {
-        self.terminate_all(Duration::ZERO);
-        for stage in &mut self.stages {
-            sys::kill_group(stage.pid, libc::SIGKILL);
-            if stage.running() {
-                let status = stage.child.wait().ok();
-                let code = status.map_or(-1, exit_code);
-                stage.exit = Some((code, Instant::now()));
+            Err(_) => {
+                self.fail_internal();
+                self.publish();
+                true
             }
         }
-        self.error.get_or_insert(err);
-        self.readers.clear();
-        self.feeder = None;
-        self.join_relays(true);
     }
 
-    fn publish(&mut self) {
-        let outcome = self.outcome();
-        self.shared
-            .finish(std::mem::take(&mut self.events), outcome);
-    }
-
-    fn round(&mut self, max_wait: Option<Duration>) -> Result<bool> {
+    fn poll_round(&mut self, max_wait: Option<Duration>) -> Result<bool> {
         let now = Instant::now();
-        if let Some(grace) = self.shared.cancel_requested() {
-            if !self.cancelled && self.stages.iter().any(StageProc::running) {
+        if self.tick(now) {
+            return Ok(true);
+        }
+        let mut interests = std::mem::take(&mut self.interests);
+        interests.clear();
+        self.interests_into(&mut interests);
+        let mut pollfds = std::mem::take(&mut self.pollfds);
+        pollfds.clear();
+        pollfds.extend(interests.iter().map(|i| libc::pollfd {
+            fd: i.fd,
+            events: (if i.read { libc::POLLIN } else { 0 })
+                | (if i.write { libc::POLLOUT } else { 0 }),
+            revents: 0,
+        }));
+        let wait = match (self.next_wakeup(now), max_wait) {
+            (Some(at), Some(b)) => Some(at.saturating_duration_since(now).min(b)),
+            (Some(at), None) => Some(at.saturating_duration_since(now)),
+            (None, b) => b,
+        };
+        let polled = sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"));
+        if polled.is_ok() {
+            let ready: Vec<(Slot, Ready)> = pollfds
+                .iter()
+                .zip(&interests)
+                .filter(|(p, _)| p.revents != 0)
+                .map(|(p, i)| {
+                    let error = p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0;
+                    (i.slot, Ready { error })
+                })
+                .collect();
+            self.on_ready(&ready);
+        }
+        self.interests = interests;
+        self.pollfds = pollfds;
+        polled.map(|_| false)
+    }
+
+    /// The descriptors to wait on this round.
+    pub(crate) fn interests_into(&self, out: &mut Vec<Interest>) {
+        let mut push = |fd: RawFd, read: bool, write: bool, slot: Slot| {
+            out.push(Interest {
+                fd,
+                read,
+                write,
+                slot,
+            });
+        };
+        push(
+            self.shared.control_fd().as_raw_fd(),
+            true,
+            false,
+            Slot::Control,
+        );
+        let backlogged = self.shared.backlog() > EVENT_BACKLOG;
+        for (index, reader) in self.readers.iter().enumerate() {
+            if let (false, true, Some(fd)) = (backlogged, reader.wants_read(), &reader.fd) {
+                push(fd.as_raw_fd(), true, false, Slot::Reader(index));
+            }
+            if let Some(sink) = reader.sink_waiting() {
+                push(sink.as_raw_fd(), false, true, Slot::Sink(index));
+            }
+        }
+        if let Some(feeder) = &self.feeder {
+            push(feeder.fd.as_raw_fd(), false, true, Slot::Feeder);
+        }
+        for (index, relay) in self.relays.iter().enumerate() {
+            let (from, to) = relay.ends();
+            let wait = relay.wait();
+            if let (Some(from), Wait::Read) = (from, wait) {
+                push(from.as_raw_fd(), true, false, Slot::RelayFrom(index));
+            }
+            if let Some(to) = to {
+                // Watched for errors even while reading: a reader that goes
+                // away must close the upstream pipe at once.
+                push(
+                    to.as_raw_fd(),
+                    false,
+                    wait == Wait::Write,
+                    Slot::RelayTo(index),
+                );
+            }
+        }
+        for (index, stage) in self.stages.iter().enumerate() {
+            if let (true, Some(pidfd)) = (stage.running(), &stage.pidfd) {
+                push(pidfd.as_raw_fd(), true, false, Slot::Stage(index));
+            }
+        }
+    }
+
+    /// When the supervisor must run again even if nothing becomes ready.
+    pub(crate) fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+        let mut at = [self.deadline, self.kill_at].into_iter().flatten().min();
+        let backlogged = self.shared.backlog() > EVENT_BACKLOG;
+        if backlogged || self.stages.iter().any(|s| s.running() && s.pidfd.is_none()) {
+            let tick = now + WAITPID_TICK;
+            at = Some(at.map_or(tick, |a| a.min(tick)));
+        }
+        at
+    }
+
+    /// Handles what became ready: I/O first, then exits downstream-first,
+    /// so a stage that died of a broken pipe sees its reader already gone.
+    pub(crate) fn on_ready(&mut self, ready: &[(Slot, Ready)]) {
+        for &(slot, flags) in ready {
+            match slot {
+                Slot::Control => self.shared.clear_control(),
+                Slot::Reader(index) => {
+                    if let Some(err) = self.readers[index].read(&mut self.scratch, &mut self.events)
+                    {
+                        self.error.get_or_insert(err);
+                    }
+                }
+                Slot::Sink(index) => self.readers[index].sink_ready(),
+                Slot::Feeder => self.feed_stdin(),
+                Slot::RelayFrom(index) => self.advance_relay(index),
+                Slot::RelayTo(index) => {
+                    if flags.error && self.relays[index].wait() == Wait::Read {
+                        self.relays[index].on_reader_gone();
+                    } else {
+                        self.advance_relay(index);
+                    }
+                }
+                Slot::Stage(_) => {}
+            }
+        }
+        for &(slot, _) in ready.iter().rev() {
+            if let Slot::Stage(index) = slot {
+                self.check_exit(index);
+            }
+        }
+    }
+
+    fn advance_relay(&mut self, index: usize) {
+        if let Err(err) = self.relays[index].advance() {
+            self.error.get_or_insert(err);
+        }
+    }
+
+    /// Timers, requests and bookkeeping due at `now`. Returns `true` when
+    /// the run is over (every leader then reaped).
+    pub(crate) fn tick(&mut self, now: Instant) -> bool {
+        super::fault::hit("supervise");
+        if let Some(kill) = self.shared.cancel_requested() {
+            if !self.cancelled && !self.finished() {
                 self.cancelled = true;
-                self.terminate_all(grace);
+                self.terminate_all(kill.saturating_duration_since(now));
+            } else if self.cancelled {
+                self.kill_at = self.kill_at.map(|at| at.min(kill));
             }
         }
         if let Some(deadline) = self.deadline {
-            if now >= deadline && self.stages.iter().any(StageProc::running) {
+            if now >= deadline && !self.finished() {
                 self.deadline = None;
                 self.timed_out = true;
                 self.terminate_all(self.grace);
@@ -226,142 +345,84 @@ impl Supervisor {
         }
         if self.kill_at.is_some_and(|at| now >= at) {
             self.kill_at = None;
-            for stage in self.stages.iter().filter(|s| s.terminated) {
-                sys::kill_group(stage.pid, libc::SIGKILL);
+            self.killed = true;
+            for stage in &self.stages {
+                stage.signal_group(Signal::KILL);
             }
         }
-        self.reap_without_pidfd();
-        self.collect_relays();
+        for index in 0..self.stages.len() {
+            if self.stages[index].pidfd.is_none() {
+                self.check_exit(index);
+            }
+        }
+        if self.killed && self.stages.iter().all(|s| !s.running()) {
+            self.abandon_io();
+        }
         self.flush_events();
-        if self.finished() {
-            return Ok(true);
+        if !self.finished() {
+            return false;
         }
-
-        let mut pollfds = std::mem::take(&mut self.pollfds);
-        let mut slots = std::mem::take(&mut self.slots);
-        pollfds.clear();
-        slots.clear();
-        let mut push = |fd: i32, events: i16, slot: Slot| {
-            pollfds.push(libc::pollfd {
-                fd,
-                events,
-                revents: 0,
-            });
-            slots.push(slot);
-        };
-        push(
-            self.shared.control_fd().as_raw_fd(),
-            libc::POLLIN,
-            Slot::Control,
-        );
-        let backlogged = self.shared.backlog() > EVENT_BACKLOG;
-        if !backlogged {
-            for (index, reader) in self.readers.iter().enumerate() {
-                if let Some(fd) = &reader.fd {
-                    push(fd.as_raw_fd(), libc::POLLIN, Slot::Reader(index));
-                }
-            }
+        // Every leader is reaped last: nothing signals a group after this.
+        for stage in &mut self.stages {
+            stage.reap();
         }
-        if let Some(feeder) = &self.feeder {
-            push(feeder.fd.as_raw_fd(), libc::POLLOUT, Slot::Feeder);
-        }
-        for (index, stage) in self.stages.iter().enumerate() {
-            if let (true, Some(pidfd)) = (stage.running(), &stage.pidfd) {
-                push(pidfd.as_raw_fd(), libc::POLLIN, Slot::Stage(index));
-            }
-        }
-        let wait = match (self.next_wakeup(now, backlogged), max_wait) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let polled = sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"));
-        if polled.is_ok() {
-            // Downstream stages first, so an upstream stage that dies of a
-            // broken pipe in the same round sees its reader already gone.
-            for (pollfd, slot) in pollfds.iter().zip(&slots).rev() {
-                if pollfd.revents == 0 {
-                    continue;
-                }
-                match *slot {
-                    Slot::Control => self.shared.clear_control(),
-                    Slot::Reader(index) => self.read_stream(index),
-                    Slot::Feeder => self.feed_stdin(),
-                    Slot::Stage(index) => self.try_reap(index),
-                }
-            }
-        }
-        self.pollfds = pollfds;
-        self.slots = slots;
-        polled.map(|_| false)
+        true
     }
 
-    fn next_wakeup(&self, now: Instant, backlogged: bool) -> Option<Duration> {
-        let mut wait: Option<Duration> = None;
-        let mut consider = |d: Duration| wait = Some(wait.map_or(d, |w| w.min(d)));
-        if let Some(deadline) = self.deadline {
-            consider(deadline.saturating_duration_since(now));
+    /// After the kill: read what is already in the pipes, then close every
+    /// end the engine holds, end of file or not.
+    fn abandon_io(&mut self) {
+        for reader in &mut self.readers {
+            reader.abandon(&mut self.scratch, &mut self.events);
         }
-        if let Some(kill_at) = self.kill_at {
-            consider(kill_at.saturating_duration_since(now));
+        for relay in &mut self.relays {
+            relay.close();
         }
-        if backlogged || self.stages.iter().any(|s| s.running() && s.pidfd.is_none()) {
-            consider(WAITPID_TICK);
-        }
-        wait
+        self.feeder = None;
     }
 
     fn finished(&self) -> bool {
         self.stages.iter().all(|s| !s.running())
-            && self.readers.iter().all(|r| r.fd.is_none())
+            && self.readers.iter().all(Reader::is_done)
             && self.feeder.is_none()
-            && self.relays.iter().all(|r| r.handle.is_none())
+            && self.relays.iter().all(Relay::is_done)
     }
 
-    /// SIGTERM to every live stage's group; SIGKILL to all terminated groups
-    /// once `grace` has passed. Stops feeding stdin.
+    /// SIGTERM to every stage's process group (a finished leader's group may
+    /// still hold its descendants); SIGKILL once `grace` has passed. Stops
+    /// feeding stdin.
     fn terminate_all(&mut self, grace: Duration) {
         self.feeder = None;
-        for stage in self
-            .stages
-            .iter_mut()
-            .filter(|s| s.running() && !s.terminated)
-        {
-            stage.terminated = true;
-            sys::kill_group(stage.pid, libc::SIGTERM);
+        for stage in &mut self.stages {
+            if stage.running() {
+                stage.terminated = true;
+            }
+            stage.signal_group(Signal::TERM);
         }
-        let at = Instant::now() + grace;
+        let at = later(Instant::now(), grace);
         self.kill_at = Some(self.kill_at.map_or(at, |k| k.min(at)));
     }
 
-    fn reap_without_pidfd(&mut self) {
-        for index in 0..self.stages.len() {
-            if self.stages[index].running() && self.stages[index].pidfd.is_none() {
-                self.try_reap(index);
+    fn feed_stdin(&mut self) {
+        let Some(feeder) = self.feeder.as_mut() else {
+            return;
+        };
+        let failed = feeder.feed(&mut self.events);
+        if failed {
+            self.feeder = None;
+        } else if feeder.is_complete() {
+            if let Some(feeder) = self.feeder.take() {
+                feeder.close(&mut self.events);
             }
         }
     }
 
-    fn try_reap(&mut self, index: usize) {
-        let stage = &mut self.stages[index];
-        if !stage.running() {
+    fn check_exit(&mut self, index: usize) {
+        let Some(code) = self.stages[index].poll_exit() else {
             return;
-        }
-        let status = match stage.child.try_wait() {
-            Ok(Some(status)) => status,
-            Ok(None) => return,
-            Err(err) => {
-                // The child is gone from under us (someone else reaped it).
-                self.error.get_or_insert(Error::io(err, "waitpid"));
-                stage.exit = Some((-1, Instant::now()));
-                stage.pidfd = None;
-                return;
-            }
         };
-        let now = Instant::now();
-        let code = exit_code(status);
-        stage.exit = Some((code, now));
-        stage.pidfd = None;
-        let duration = now.saturating_duration_since(stage.started);
+        let stage = &self.stages[index];
+        let duration = Instant::now().saturating_duration_since(stage.started);
         self.events.push(Event {
             stage: index,
             kind: EventKind::Exit {
@@ -369,10 +430,10 @@ impl Supervisor {
                 duration,
             },
         });
-        if code == 0 {
+        if self.is_ok(index, code) {
             return;
         }
-        if self.excused(index, code) {
+        if self.excused(index) {
             self.stages[index].early_exit = true;
             return;
         }
@@ -384,59 +445,67 @@ impl Supervisor {
         }
     }
 
+    fn is_ok(&self, index: usize, code: i32) -> bool {
+        match self.ok_codes.get(index) {
+            Some(codes) if !codes.is_empty() => codes.contains(&code),
+            _ => code == 0,
+        }
+    }
+
     /// Whether stage `index` failed only because its downstream stage
     /// stopped reading first. A stage this supervisor terminated (fail-fast,
     /// timeout, cancel) died of that signal, not of the early exit.
-    fn excused(&self, index: usize, code: i32) -> bool {
-        if self.stages[index].terminated {
-            return false;
-        }
-        let Some(downstream) = self.stages.get(index + 1) else {
-            return false;
-        };
-        if downstream.running() {
-            return false;
-        }
-        code == -libc::SIGPIPE
-            || self
+    fn excused(&self, index: usize) -> bool {
+        !self.stages[index].terminated
+            && self
                 .relays
                 .iter()
-                .any(|r| r.upstream == index && r.downstream_closed.load(Ordering::Acquire))
+                .any(|r| r.upstream == index && r.reader_gone)
     }
 
-    fn collect_relays(&mut self) {
-        self.join_relays(false);
+    /// Tears the run down after a panic while it was being stepped.
+    pub(crate) fn fail_internal(&mut self) {
+        self.fail(Error::new(
+            ErrorKind::Internal,
+            "the engine panicked while supervising the run; every child was stopped",
+        ));
     }
 
-    fn join_relays(&mut self, block: bool) {
-        for relay in &mut self.relays {
-            let done = relay
-                .handle
-                .as_ref()
-                .is_some_and(|h| block || h.is_finished() || relay.done.load(Ordering::Acquire));
-            if !done {
-                continue;
-            }
-            let Some(handle) = relay.handle.take() else {
-                continue;
-            };
-            match handle.join() {
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => {
-                    self.error.get_or_insert(err);
-                }
-                Err(_) => {
-                    self.error
-                        .get_or_insert(Error::new(crate::ErrorKind::Io, "relay thread panicked"));
-                }
-            }
+    /// Tears everything down at once after an internal failure, so no child
+    /// is left behind, and reports `err`.
+    fn fail(&mut self, err: Error) {
+        for stage in &mut self.stages {
+            stage.signal_group(Signal::KILL);
+            stage.reap();
         }
+        self.error.get_or_insert(err);
+        self.readers.clear();
+        self.feeder = None;
+        self.relays.clear();
     }
 
     fn flush_events(&mut self) {
         if !self.events.is_empty() {
             self.shared.push(std::mem::take(&mut self.events));
         }
+    }
+
+    pub(crate) fn publish(&mut self) {
+        if self.published {
+            return;
+        }
+        self.published = true;
+        let outcome = self.outcome();
+        // Every descriptor of the run is closed before the outcome is
+        // visible: a caller that sees the outcome sees no leftover.
+        self.readers.clear();
+        self.relays.clear();
+        self.feeder = None;
+        for stage in &mut self.stages {
+            stage.pidfd = None;
+        }
+        self.shared
+            .finish(std::mem::take(&mut self.events), outcome);
     }
 
     fn outcome(&mut self) -> Outcome {
@@ -470,6 +539,10 @@ impl Supervisor {
                     stdout: take(Stream::Stdout),
                     stderr: take(Stream::Stderr),
                     early_exit: stage.early_exit,
+                    ok_codes: match self.ok_codes.get(index) {
+                        Some(codes) if !codes.is_empty() => codes.clone(),
+                        _ => vec![0],
+                    },
                 }
             })
             .collect();
@@ -481,6 +554,13 @@ impl Supervisor {
             error: self.error.take(),
         }
     }
+}
+
+/// `now + d`, saturating far in the future instead of overflowing the clock.
+pub(crate) fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(1 << 30)))
+        .unwrap_or(now)
 }
 
 /// Python's convention: the exit status, or `-N` for death by signal N.

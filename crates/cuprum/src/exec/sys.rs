@@ -91,26 +91,6 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     })
 }
 
-/// Writes all of `buf`, waiting for writability when `fd` is non-blocking.
-pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match write(fd, buf) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                let mut fds = [libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                }];
-                poll(&mut fds, None)?;
-            }
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(())
-}
-
 /// `poll(2)` with an optional timeout (rounded up to whole milliseconds),
 /// retrying `EINTR`.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
@@ -125,36 +105,4 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
         let n = unsafe { libc::poll(fds.as_mut_ptr(), count, millis) };
         usize::try_from(n).map_err(|_| io::Error::last_os_error())
     })
-}
-
-/// Sends `signal` to the process group `pgid`. A group that no longer exists
-/// is not an error.
-pub(crate) fn kill_group(pgid: u32, signal: libc::c_int) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
-        return;
-    };
-    if pgid <= 1 {
-        return;
-    }
-    // SAFETY: kill has no memory-safety preconditions; a negative pid targets
-    // the group whose id is `pgid`, which this engine created.
-    unsafe { libc::kill(-pgid, signal) };
-}
-
-/// A descriptor that becomes readable when `pid` exits (`pidfd_open`), or
-/// `None` where the kernel does not offer it.
-#[cfg(target_os = "linux")]
-pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: the syscall returned a fresh descriptor that we now own.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Elsewhere child exits are found by polling `waitpid`.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn pidfd_open(_pid: u32) -> Option<OwnedFd> {
-    None
 }

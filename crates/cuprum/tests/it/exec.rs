@@ -364,7 +364,7 @@ fn no_descriptor_or_child_leaks_after_many_runs() {
             .stderr(Output::capture())
             .spawn()
             .unwrap();
-        pids.extend_from_slice(spawned.pids());
+        pids.extend(spawned.pids());
         assert!(spawned.wait().success());
     }
     for _ in 0..50 {
@@ -372,7 +372,7 @@ fn no_descriptor_or_child_leaks_after_many_runs() {
             .stdout(Output::capture())
             .spawn()
             .unwrap();
-        pids.extend_from_slice(spawned.pids());
+        pids.extend(spawned.pids());
         assert!(spawned.wait().success());
     }
     // Every child is reaped (not even a zombie) once its outcome is out.

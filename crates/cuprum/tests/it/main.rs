@@ -1,4 +1,5 @@
 //! Integration tests for the cuprum engine (one test binary).
+mod checked;
 mod exec;
 mod fixture;
 mod spawn;

@@ -6,7 +6,7 @@ use std::process::ExitStatus;
 
 use crate::exec::sys;
 
-/// A spawned process, reaped by pid (the supervisor's view of a child).
+/// A spawned process, reaped by pid (what a stage holds of its leader).
 #[derive(Debug)]
 pub(crate) struct Child {
     pid: u32,
@@ -23,39 +23,25 @@ impl Child {
         self.pid
     }
 
-    fn reap(&mut self, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
+    /// Blocks until the process exits, then reaps it (once; later calls
+    /// return the same status).
+    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
         if let Some(status) = self.status {
-            return Ok(Some(status));
+            return Ok(status);
         }
         let pid = libc::pid_t::try_from(self.pid)
             .map_err(|_| io::Error::from_raw_os_error(libc::ECHILD))?;
         let mut raw: libc::c_int = 0;
-        let found = sys::retry(|| {
+        sys::retry(|| {
             // SAFETY: `raw` is a valid place for waitpid to store a status.
-            let found = unsafe { libc::waitpid(pid, &mut raw, flags) };
-            if found == -1 {
+            if unsafe { libc::waitpid(pid, &mut raw, 0) } == -1 {
                 Err(io::Error::last_os_error())
             } else {
-                Ok(found)
+                Ok(())
             }
         })?;
-        if found == 0 {
-            return Ok(None);
-        }
         let status = ExitStatus::from_raw(raw);
         self.status = Some(status);
-        Ok(Some(status))
-    }
-
-    /// Blocks until the process exits, then reaps it (once; later calls
-    /// return the same status).
-    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.reap(0)?
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))
-    }
-
-    /// Reaps the process if it has exited.
-    pub(crate) fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        self.reap(libc::WNOHANG)
+        Ok(status)
     }
 }
