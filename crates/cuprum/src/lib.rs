@@ -82,6 +82,7 @@ pub mod catalogue;
 pub mod command;
 pub mod error;
 pub mod exec;
+mod fd;
 pub mod stream;
 
 pub use catalogue::{Catalogue, Project};

@@ -61,9 +61,9 @@ pub(crate) struct Relay {
 impl Relay {
     /// A relay between two non-blocking pipe ends the supervisor owns.
     pub(crate) fn new(upstream: usize, from: OwnedFd, to: OwnedFd, portable: bool) -> Result<Self> {
-        for fd in [&from, &to] {
-            set_nonblocking(fd.as_fd())
-                .map_err(|e| Error::io(e.into(), "set relay pipe non-blocking"))?;
+        for end in [&from, &to] {
+            crate::fd::set_nonblocking(end.as_fd())
+                .map_err(|e| Error::io(e, "set relay pipe non-blocking"))?;
         }
         Ok(Self {
             upstream,
@@ -225,10 +225,4 @@ fn retry<T>(mut op: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result
             other => return other,
         }
     }
-}
-
-/// Puts `fd` in non-blocking mode.
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> rustix::io::Result<()> {
-    let flags = rustix::fs::fcntl_getfl(fd)?;
-    rustix::fs::fcntl_setfl(fd, flags | rustix::fs::OFlags::NONBLOCK)
 }

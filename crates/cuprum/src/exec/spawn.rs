@@ -28,7 +28,7 @@ mod resolve;
 
 use std::ffi::{c_char, CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -359,19 +359,9 @@ impl Launch {
 /// installing one stream cannot overwrite the source of another.
 fn lift(slot: Slot) -> Result<Slot> {
     match slot {
-        Slot::Fd(fd) if fd.as_raw_fd() < 3 => {
-            // SAFETY: F_DUPFD_CLOEXEC duplicates an open descriptor we own
-            // onto the lowest free number from 3 up; no memory is involved.
-            let raw = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-            if raw == -1 {
-                return Err(Error::io(
-                    io::Error::last_os_error(),
-                    "move a standard-stream descriptor above 2",
-                ));
-            }
-            // SAFETY: fcntl returned a fresh descriptor that we now own.
-            Ok(Slot::Fd(unsafe { OwnedFd::from_raw_fd(raw) }))
-        }
+        Slot::Fd(fd) if fd.as_raw_fd() < 3 => rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+            .map(Slot::Fd)
+            .map_err(|err| Error::io(err.into(), "move a standard-stream descriptor above 2")),
         other => Ok(other),
     }
 }

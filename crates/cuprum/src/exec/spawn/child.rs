@@ -4,7 +4,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
-use crate::exec::sys;
+use rustix::process::{Pid, WaitOptions};
 
 /// A spawned process, reaped by pid (what a stage holds of its leader).
 #[derive(Debug)]
@@ -29,18 +29,16 @@ impl Child {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let pid = libc::pid_t::try_from(self.pid)
-            .map_err(|_| io::Error::from_raw_os_error(libc::ECHILD))?;
-        let mut raw: libc::c_int = 0;
-        sys::retry(|| {
-            // SAFETY: `raw` is a valid place for waitpid to store a status.
-            if unsafe { libc::waitpid(pid, &mut raw, 0) } == -1 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(())
-            }
+        let pid = i32::try_from(self.pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?;
+        let waited = rustix::io::retry_on_intr(|| {
+            rustix::process::waitpid(Some(pid), WaitOptions::empty())
         })?;
-        let status = ExitStatus::from_raw(raw);
+        // Without WNOHANG, waitpid reports the exit (or fails).
+        let (_, raw) = waited.ok_or_else(|| io::Error::from_raw_os_error(libc::ECHILD))?;
+        let status = ExitStatus::from_raw(raw.as_raw());
         self.status = Some(status);
         Ok(status)
     }

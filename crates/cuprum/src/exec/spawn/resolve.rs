@@ -17,7 +17,7 @@
 //! no part: the child is executed by the absolute path found here, with
 //! `argv[0]` unchanged.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -137,15 +137,9 @@ fn executable(path: &Path) -> Candidate {
     if !meta.is_file() {
         return Candidate::No;
     }
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return Candidate::No;
-    };
-    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the
-    // call; access(2) only reads it.
-    if unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } == 0 {
-        Candidate::Yes
-    } else {
-        Candidate::Denied
+    match rustix::fs::access(path, rustix::fs::Access::EXEC_OK) {
+        Ok(()) => Candidate::Yes,
+        Err(_) => Candidate::Denied,
     }
 }
 
