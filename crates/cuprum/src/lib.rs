@@ -88,3 +88,8 @@ pub mod stream;
 pub use catalogue::{Catalogue, Project};
 pub use command::{Command, Pipeline};
 pub use error::{Error, ErrorKind, Result};
+
+/// The example of the crate's README, compiled and run with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

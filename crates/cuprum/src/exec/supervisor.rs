@@ -574,3 +574,19 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
         .or_else(|| status.signal().map(|s| -s))
         .unwrap_or(-1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_saturates_instead_of_overflowing_the_clock() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        let far = later(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(60 * 60 * 24 * 365));
+    }
+}
