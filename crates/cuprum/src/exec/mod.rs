@@ -389,6 +389,15 @@ impl Drop for Execution {
             return;
         }
         if self.shared.is_done() {
+            // The reactor thread lets go of the run's shared state right
+            // after publishing the outcome; wait for that moment, so the
+            // run's last descriptors (the notifier and the control
+            // descriptor) are closed when this handle is.
+            drop(self.inline.take());
+            let began = Instant::now();
+            while Arc::strong_count(&self.shared) > 1 && began.elapsed() < Duration::from_secs(1) {
+                std::thread::yield_now();
+            }
             return;
         }
         self.shared.request_cancel(self.grace);
