@@ -381,7 +381,7 @@ def test_files_cuprum_opened_are_closed_on_every_path(
         runner(fx("sleep", 30), stdout=tmp_path / "a", timeout=0.2)
     missing_program = _single(tmp_path / "no-such-program")
     with pytest.raises(FileNotFoundError):
-        # The files are opened, then the second stage cannot be spawned.
+        # A stage that cannot be run fails the whole pipeline before it starts.
         runner(fx("cat") | missing_program, stdin=source, stdout=tmp_path / "a")
     with pytest.raises(FileNotFoundError):
         runner(fx("echo"), stdin=source, stdout=tmp_path / "missing" / "a")

@@ -233,8 +233,9 @@ class Run(Generic[_T]):
                 if self.feed is not None:
                     self.feed.wanted = True
             elif kind == "start":
-                stage.pid = value
+                stage.pid, executable = value
                 if self.observers:
+                    stage.tags = MappingProxyType({**stage.tags, "executable": executable})
                     self.emit(stage, "start")
             elif not self.observers or kind == "exit":
                 continue
@@ -315,6 +316,7 @@ class Run(Generic[_T]):
             portable_relay=portable,
             inline=self.inline,
             ok_codes=self._ok_codes(),
+            pass_fds=ctx.pass_fds,
             stdin_from=routes.stdin,
             stdout_to=routes.stdout,
             stderr_to=routes.stderr,

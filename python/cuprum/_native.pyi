@@ -33,6 +33,7 @@ def spawn(
     portable_relay: bool,
     inline: bool = False,
     ok_codes: Sequence[Sequence[int]] | None = None,
+    pass_fds: Sequence[int] | None = None,
     stdin_from: tuple[str, bytes | int | None] | None = None,
     stdout_to: tuple[str, bytes | int | None] | None = None,
     stderr_to: tuple[str, bytes | int | None] | None = None,

@@ -90,7 +90,8 @@ impl Opened {
             (Direction::Output, true) => options.append(true).create(true),
         };
         let file = options.open(&path).map_err(|err| {
-            Error::with_source(ErrorKind::Redirect, path.display().to_string(), err)
+            let message = format!("`{stream}` file `{}`", path.display());
+            Error::with_path(ErrorKind::Redirect, message, &path, err)
         })?;
         Ok(Self::Fd(file.into()))
     }

@@ -4,4 +4,5 @@ mod exec;
 mod fixture;
 mod redirect;
 mod reliability;
+mod spawn;
 mod stream;

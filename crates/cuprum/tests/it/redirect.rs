@@ -79,7 +79,8 @@ fn a_file_that_cannot_be_opened_fails_before_spawning() {
         .run()
         .expect_err("missing file");
     assert_eq!(err.kind(), ErrorKind::Redirect);
-    assert_eq!(err.message(), "/no/such/input");
+    assert_eq!(err.message(), "`stdin` file `/no/such/input`");
+    assert_eq!(err.path(), Some(std::path::Path::new("/no/such/input")));
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     let err = ExecSpec::command(cmd(&["cat"]))
         .stdin_redirect(Redirect::Append("/tmp/x".into()))
