@@ -175,8 +175,9 @@ for _count, _name, _shown, _calls, _quick, _bound in PIPELINES:
             name=_name,
             title=f"Early exit: `{_shown}`",
             description=(
-                f"`{_shown}` with the fixture program's `yes`, `cat` and `head-lines 1` "
-                f"({_count} stages): the last stage reads one line and exits, and the "
+                f"`{_shown}` ({_count} stages of the fixture program: `yes`, "
+                f"{'eight times `cat`, ' if _count > 2 else ''}`head-lines 1`): "
+                "the last stage reads one line and exits, and the "
                 "pipeline ends once the producer dies of `SIGPIPE`. Every call's output is "
                 "checked. cuprum runs the pipeline with `run_sync()` and `await run()`; "
                 "the peers are a `subprocess.Popen` chain that closes the parent's copy "
