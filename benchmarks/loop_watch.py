@@ -1,20 +1,22 @@
 """Watching a process and its asyncio event loop while a batch of runs goes on.
 
-- A sampler thread reads the process's thread and descriptor counts every
-  millisecond. A thread, not a task: it keeps sampling while the loop is
-  blocked (asyncio's spawns block the loop while its waiter threads come and
-  go).
+- A sampler process (``python -m benchmarks.loop_watch PID``) reads the
+  process's thread and descriptor counts every millisecond. Not a task: it
+  keeps sampling while the loop is blocked (asyncio's spawns block the loop
+  while its waiter threads come and go); and not a thread, which would
+  compete with the loop for the GIL (the loop thread waits whenever the
+  sampler is preempted while holding it).
 - A ticker task on the loop records the longest gap between two ticks beyond
   their sleep: the loop's worst stall in wall time. On a small machine that
   includes the loop thread waiting for a CPU while the children it started
   (or anything else) run.
 - The loop's selector times every step of the loop, from one return of
   ``select`` to the next call, and :class:`StepClock` times every step of one
-  coroutine. Both read the loop thread's scheduler statistics
-  (``/proc/self/task/TID/schedstat``: time on a CPU and time spent runnable
-  but waiting for one), so each step has its CPU time and its time without
-  preemption (wall time minus the wait for a CPU): the time the loop itself
-  was busy or blocked (in a system call, on a lock, waiting for ``vfork``).
+  coroutine: its CPU time, and its time without preemption: wall time minus
+  the time the loop thread was runnable but waited for a CPU (from its
+  scheduler statistics, ``/proc/self/task/TID/schedstat``), that is the time
+  the loop itself was busy or blocked (in a system call, on a lock, waiting
+  for ``vfork``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import select
 import selectors
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine, Generator
@@ -33,23 +38,64 @@ from typing import Any
 TICK = 0.001  # seconds between two samples, and between two ticks
 
 
-def open_descriptors() -> int:
-    """The number of descriptors this process has open.
+def open_descriptors(pid: int | str = "self") -> int:
+    """The number of descriptors process ``pid`` has open.
 
-    Since Linux 6.2 the size of ``/proc/self/fd`` is that number (one
+    Since Linux 6.2 the size of ``/proc/PID/fd`` is that number (one
     ``stat``, no descriptor opened); older kernels report 0, so list it.
     """
-    size = Path("/proc/self/fd").stat().st_size
-    return size if size > 0 else sum(1 for _ in Path("/proc/self/fd").iterdir()) - 1
+    directory = Path(f"/proc/{pid}/fd")
+    size = directory.stat().st_size
+    if size > 0:
+        return size
+    listed = sum(1 for _ in directory.iterdir())
+    return listed - 1 if pid == "self" else listed  # the listing's own descriptor
 
 
-def thread_count() -> int:
-    """The number of threads of this process (``Threads:`` in ``/proc/self/status``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def thread_count(pid: int | str = "self") -> int:
+    """The number of threads of process ``pid`` (``Threads:`` in ``/proc/PID/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Threads:"):
             return int(line.split()[1])
-    msg = "no `Threads:` line in /proc/self/status"
+    msg = f"no `Threads:` line in /proc/{pid}/status"
     raise RuntimeError(msg)
+
+
+def sample(pid: int) -> None:
+    """The sampler process: peaks of ``pid``'s threads and descriptors, every
+    ``TICK`` until stdin has a line (or ends), then printed as one line."""
+    print("ready", flush=True)
+    peak_threads = peak_descriptors = 0
+    while True:
+        peak_descriptors = max(peak_descriptors, open_descriptors(pid))
+        peak_threads = max(peak_threads, thread_count(pid))
+        if select.select([sys.stdin], [], [], TICK)[0]:
+            break
+    print(peak_threads, peak_descriptors, flush=True)
+
+
+class Sampler:
+    """Runs :func:`sample` on this process in a separate process."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parent.parent
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.loop_watch", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline() != "ready\n":
+            msg = "the sampler process did not start"
+            raise RuntimeError(msg)
+
+    def stop(self) -> tuple[int, int]:
+        """The peak thread and descriptor counts."""
+        stdout, _ = self._process.communicate("stop\n", timeout=10)
+        threads, descriptors = stdout.split()
+        return int(threads), int(descriptors)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +108,10 @@ class Reading:
 
 
 class ThreadClock:
-    """The clocks of the thread that creates it: wall time, and from its
-    ``schedstat`` its time on a CPU and its time runnable but waiting for one."""
+    """The clocks of the thread that creates it and reads them: wall time,
+    CPU time, and from its ``schedstat`` its time runnable but waiting for a
+    CPU. (``schedstat``'s own CPU time lags: it is updated at scheduler
+    events, not on each read.)"""
 
     def __init__(self) -> None:
         path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
@@ -74,8 +122,8 @@ class ThreadClock:
             raise RuntimeError(msg) from None
 
     def read(self) -> Reading:
-        on_cpu, waiting, _ = os.pread(self._fd, 128, 0).split()
-        return Reading(time.perf_counter(), int(on_cpu) / 1e9, int(waiting) / 1e9)
+        waiting = int(os.pread(self._fd, 128, 0).split()[1])
+        return Reading(time.perf_counter(), time.thread_time(), waiting / 1e9)
 
     def close(self) -> None:
         os.close(self._fd)
@@ -150,7 +198,6 @@ class Watch:
         self.loop_steps = WorstStep()
         self.run_steps = WorstStep()
         self._selector = selector
-        self._stop = threading.Event()
 
     def clocked(self, coro: Coroutine[Any, Any, Any]) -> StepClock:
         """``coro``, its steps added to :attr:`run_steps`."""
@@ -158,14 +205,13 @@ class Watch:
 
     @property
     def threads_besides_main(self) -> int:
-        """The peak thread count without the main thread and the sampler."""
-        return self.peak_threads - 2
+        """The peak thread count without the main thread."""
+        return self.peak_threads - 1
 
     @contextlib.asynccontextmanager
     async def watching(self) -> AsyncIterator[None]:
         """Sample, tick and time the loop's steps while the body runs."""
-        sampler = threading.Thread(target=self._sample_until_stopped, name="sampler")
-        sampler.start()
+        sampler = Sampler()
         ticker = asyncio.create_task(self._tick())
         await asyncio.sleep(0)  # the ticker's first interval starts now
         self._selector.steps = self.loop_steps
@@ -174,17 +220,7 @@ class Watch:
         finally:
             self._selector.steps = WorstStep()
             ticker.cancel()
-            self._stop.set()
-            sampler.join()
-
-    def _sample(self) -> None:
-        self.peak_descriptors = max(self.peak_descriptors, open_descriptors())
-        self.peak_threads = max(self.peak_threads, thread_count())
-
-    def _sample_until_stopped(self) -> None:
-        self._sample()
-        while not self._stop.wait(TICK):
-            self._sample()
+            self.peak_threads, self.peak_descriptors = sampler.stop()
 
     async def _tick(self) -> None:
         last = time.perf_counter()
@@ -193,3 +229,7 @@ class Watch:
             now = time.perf_counter()
             self.worst_stall = max(self.worst_stall, now - last - TICK)
             last = now
+
+
+if __name__ == "__main__":
+    sample(int(sys.argv[1]))

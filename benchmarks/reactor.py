@@ -6,9 +6,10 @@ all of them; the table shows milliseconds per batch. Each run first performs
 an untimed batch of ten (imports, caches, the engine's threads), then times
 one batch while :mod:`benchmarks.loop_watch` watches the process:
 
-- ``threads``: the peak number of threads besides the main one and the
-  sampler (for cuprum, the engine's threads);
-- ``descriptors``: the peak number of open descriptors;
+- ``threads``: the peak number of threads besides the main one (for
+  cuprum, the engine's threads);
+- ``descriptors``: the peak number of open descriptors (the worker's own
+  few included);
 - ``leaked``: descriptors still open after the batch (given up to a second
   to close) minus those open before it;
 - ``stall``: the event loop's worst stall in wall time, as a ticker task
@@ -184,8 +185,8 @@ DESCRIPTION = (
     "Starts {runs} runs of `/bin/true` at once with `asyncio.gather`, stdout and stderr "
     "captured through pipes, and reports the wall time of the batch; cuprum `await run()` "
     "against `asyncio.create_subprocess_exec` + `communicate()`. While the batch runs, a "
-    "sampler thread reads the process's thread and descriptor counts every 1 ms: the table "
-    "shows the peak number of threads besides the main one and the sampler (for cuprum, the "
+    "sampler process reads the worker's thread and descriptor counts every 1 ms: the table "
+    "shows the peak number of threads besides the main one (for cuprum, the "
     "engine's threads; on Python 3.11 asyncio waits for each child on a thread of its own), "
     "and the peak number of open descriptors. Leaked descriptors are those still open after "
     "the batch (given up to a second and a garbage collection to close) minus those open "
