@@ -22,6 +22,8 @@ SCENARIO_MODULES = (
     "benchmarks.pipeline",
     "benchmarks.lines",
     "benchmarks.concurrent",
+    "benchmarks.early_exit",
+    "benchmarks.reactor",
     "benchmarks.redirect",
 )
 

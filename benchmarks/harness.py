@@ -12,7 +12,10 @@ Each run also reports the worker's peak resident set size
 (``getrusage(RUSAGE_SELF).ru_maxrss`` at exit) and the size it had when the
 worker started, so scenarios that care about memory can show and judge it.
 A scenario's :class:`Metric` turns the seconds of a run into the figure its
-table shows: GiB/s by default, or for example microseconds per call.
+table shows: GiB/s by default, or for example microseconds per call. A
+scenario may also declare extra :class:`Figure` s (threads, descriptors, ...):
+its ``measure`` then returns a :class:`Run` carrying them, the worker prints
+them in its JSON line and the table shows their medians as extra columns.
 """
 
 from __future__ import annotations
@@ -98,6 +101,53 @@ class Target:
 
 
 @dataclasses.dataclass(frozen=True)
+class Figure:
+    """An extra figure each run of a scenario reports besides its seconds.
+
+    ``name`` is its key in :attr:`Run.figures`; ``label`` and ``unit`` head
+    its table column (which shows the median over the runs);
+    ``higher_is_better`` says which way a :class:`Bound` on it reads.
+    """
+
+    name: str
+    label: str
+    unit: str = ""
+    digits: int = 0
+    higher_is_better: bool = False
+
+    @property
+    def heading(self) -> str:
+        """The column heading: the label, with the unit if there is one."""
+        return f"{self.label} {self.unit}" if self.unit else self.label
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One measured run with extra figures: the timed seconds and a value per :class:`Figure`."""
+
+    seconds: float
+    figures: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """A stated goal on one implementation's own figures: an absolute bound, not a ratio.
+
+    Bounds the median of the scenario's metric, or of the extra figure named
+    ``figure``; with ``worst=True`` the worst run instead of the median (for
+    figures where one bad run matters, such as leaked descriptors). The bound
+    is "at most ``limit``" (or "at least" where higher is better); with
+    ``strict=True``, "under" (or "over") it.
+    """
+
+    subject: str
+    limit: float
+    figure: str | None = None
+    worst: bool = False
+    strict: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class MemoryTarget:
     """A stated goal: ``subject``'s median peak RSS at most ``ratio`` x the payload."""
 
@@ -110,7 +160,8 @@ class Scenario:
     """A workload performed by several implementations.
 
     ``measure(implementation, size)`` runs inside the worker subprocess and
-    returns the seconds the timed part took. ``size`` is what the metric
+    returns the seconds the timed part took, or a :class:`Run` with a value
+    for each of the scenario's ``figures`` as well. ``size`` is what the metric
     counts: bytes moved by default, or calls, lines, ... ``quick_size`` is
     used by ``--quick`` (default: ``size``). ``skipped`` lists peers that are
     not measured, each with the reason. ``show_memory`` adds the peak RSS of
@@ -124,13 +175,14 @@ class Scenario:
     smoke_size: int
     implementations: tuple[Implementation, ...]
     baseline: str
-    measure: Callable[[str, int], float]
-    targets: tuple[Target, ...] = ()
+    measure: Callable[[str, int], float | Run]
+    targets: tuple[Target | Bound, ...] = ()
     quick_size: int | None = None
     metric: Metric = THROUGHPUT
     show_memory: bool = False
     memory_targets: tuple[MemoryTarget, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
+    figures: tuple[Figure, ...] = ()
 
     def implementation(self, name: str) -> Implementation:
         for implementation in self.implementations:
@@ -175,11 +227,13 @@ class Stats:
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One measured run: its timed seconds and the worker's memory high-water marks."""
+    """One measured run: its timed seconds, the worker's memory high-water marks
+    and the scenario's extra figures, if it has any."""
 
     seconds: float
     peak_rss_bytes: int
     start_rss_bytes: int
+    figures: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +254,14 @@ class Measurements:
     @property
     def start_rss_bytes(self) -> dict[str, list[int]]:
         return {name: [s.start_rss_bytes for s in runs] for name, runs in self.samples.items()}
+
+    @property
+    def figures(self) -> dict[str, dict[str, list[float]]]:
+        """Each implementation's runs' values of each extra figure."""
+        return {
+            name: {key: [s.figures[key] for s in runs] for key in (runs[0].figures if runs else {})}
+            for name, runs in self.samples.items()
+        }
 
 
 def _max_rss_bytes() -> int:
@@ -241,6 +303,7 @@ def run_worker(scenario: Scenario, implementation: str, size: int) -> Sample:
         seconds=float(result["seconds"]),
         peak_rss_bytes=int(result["peak_rss_bytes"]),
         start_rss_bytes=int(result["start_rss_bytes"]),
+        figures={key: float(value) for key, value in result.get("figures", {}).items()},
     )
 
 
@@ -249,11 +312,24 @@ def worker_main(scenario_name: str, implementation: str, size: int) -> None:
     scenario = SCENARIOS[scenario_name]
     scenario.implementation(implementation)  # fail early on a bad name
     start_rss = _max_rss_bytes()
-    seconds = scenario.measure(implementation, size)
+    result = scenario.measure(implementation, size)
     peak_rss = _max_rss_bytes()
-    print(
-        json.dumps({"seconds": seconds, "peak_rss_bytes": peak_rss, "start_rss_bytes": start_rss})
-    )
+    seconds, figures = (result.seconds, result.figures) if isinstance(result, Run) else (result, {})
+    declared = {figure.name for figure in scenario.figures}
+    if set(figures) != declared:
+        msg = (
+            f"{scenario.name}/{implementation} reported figures {sorted(figures)}, "
+            f"expected {sorted(declared)}"
+        )
+        raise RuntimeError(msg)
+    line: dict[str, object] = {
+        "seconds": seconds,
+        "peak_rss_bytes": peak_rss,
+        "start_rss_bytes": start_rss,
+    }
+    if figures:
+        line["figures"] = figures
+    print(json.dumps(line))
 
 
 def measure(scenario: Scenario, size: int, *, warmup: int, runs: int) -> Measurements:
@@ -345,12 +421,64 @@ def _verdict(met: bool, distance: float) -> str:
     return "met" if met else f"missed by {distance:.2f}x"
 
 
+def figure_medians(measurements: Measurements) -> dict[str, dict[str, float]]:
+    """Each implementation's median of each extra figure."""
+    return {
+        name: {key: statistics.median(values) for key, values in figures.items()}
+        for name, figures in measurements.figures.items()
+    }
+
+
+def _bound_line(
+    scenario: Scenario,
+    bound: Bound,
+    stats: dict[str, Stats],
+    measurements: Measurements | None,
+) -> str | None:
+    """The report line of an absolute bound, or ``None`` when its figure was not measured."""
+    if bound.figure is None:
+        metric = scenario.metric
+        higher, digits, unit = metric.higher_is_better, metric.digits, f" {metric.unit}"
+        runs = [stats[bound.subject].low, stats[bound.subject].high]
+        median = stats[bound.subject].median
+        what = ""
+    else:
+        if measurements is None:
+            return None
+        figure = next(f for f in scenario.figures if f.name == bound.figure)
+        higher, digits, what = figure.higher_is_better, figure.digits, f" {figure.label}"
+        unit = f" {figure.unit}" if figure.unit else ""
+        runs = measurements.figures[bound.subject][bound.figure]
+        median = statistics.median(runs)
+    if bound.worst:
+        actual, statistic = (min(runs) if higher else max(runs)), "worst run"
+    else:
+        actual, statistic = median, "median"
+    if higher:
+        met = actual > bound.limit if bound.strict else actual >= bound.limit
+        relation = ">" if bound.strict else ">="
+    else:
+        met = actual < bound.limit if bound.strict else actual <= bound.limit
+        relation = "<" if bound.strict else "<="
+    verdict = "met" if met else f"missed by {abs(actual - bound.limit):,.{digits}f}{unit}"
+    subject = scenario.implementation(bound.subject).label
+    return (
+        f"- Target: {subject}{what} {relation} {bound.limit:g}{unit}: "
+        f"measured {actual:,.{digits}f}{unit} ({statistic}), {verdict}."
+    )
+
+
 def target_lines(
     scenario: Scenario, stats: dict[str, Stats], measurements: Measurements | None = None
 ) -> list[str]:
     lines = []
     higher = scenario.metric.higher_is_better
     for target in scenario.targets:
+        if isinstance(target, Bound):
+            line = _bound_line(scenario, target, stats, measurements)
+            if line is not None:
+                lines.append(line)
+            continue
         actual = stats[target.subject].median / stats[target.reference].median
         met = actual >= target.ratio if higher else actual <= target.ratio
         subject = scenario.implementation(target.subject).label
@@ -399,6 +527,11 @@ def render_table(
         if metric.size_is_bytes:
             header += " peak / payload |"
             rule += " ---: |"
+    figures = figure_medians(measurements) if measurements is not None and scenario.figures else {}
+    if figures:
+        for figure in scenario.figures:
+            header += f" median {_cell(figure.heading)} |"
+            rule += " ---: |"
     rows = [header, rule]
     d = metric.digits
     for implementation in scenario.implementations:
@@ -412,6 +545,9 @@ def render_table(
             row += f" {peak / MIB:,.0f} | {growth / MIB:,.0f} |"
             if metric.size_is_bytes:
                 row += f" {peak / measurements.size:.2f}x |"
+        if figures:
+            for figure in scenario.figures:
+                row += f" {figures[implementation.name][figure.name]:,.{figure.digits}f} |"
         rows.append(row)
     return "\n".join(rows)
 
@@ -512,6 +648,8 @@ def save_results(
         "stats": {name: dataclasses.asdict(s) for name, s in stats.items()},
         "skipped": dict(scenario.skipped),
     }
+    if scenario.figures:
+        payload["figures"] = measurements.figures
     if scenario.metric is THROUGHPUT:
         payload["size_bytes"] = size
         payload["gib_per_s"] = payload["stats"]
