@@ -419,7 +419,8 @@ impl Execution {
 
     /// A descriptor that is readable whenever events or the outcome wait.
     fn notify_fd(&self) -> PyResult<i32> {
-        self.with(|e| e.notify_fd().as_raw_fd())
+        self.with(|e| e.notify_fd().map(|fd| fd.as_raw_fd()))?
+            .map_err(to_py_err)
     }
 
     /// Takes waiting events without blocking: `(events, finished)`.

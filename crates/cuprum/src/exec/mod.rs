@@ -262,7 +262,13 @@ impl Execution {
     }
 
     /// A descriptor that is readable whenever events or the outcome wait
-    /// (an `eventfd` on Linux). Taking events clears it.
+    /// (an `eventfd` on Linux). Taking events clears it. It is made on the
+    /// first call: a run that is only waited on never needs one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the descriptor cannot be
+    /// created (the process is out of descriptors).
     ///
     /// # Example
     ///
@@ -271,13 +277,14 @@ impl Execution {
     /// use cuprum::Command;
     /// use cuprum::exec::ExecSpec;
     /// let run = ExecSpec::command(Command::new("true")).spawn()?;
-    /// assert!(run.notify_fd().as_raw_fd() >= 0);
+    /// assert!(run.notify_fd()?.as_raw_fd() >= 0);
     /// run.wait();
     /// # Ok::<(), cuprum::Error>(())
     /// ```
-    #[must_use]
-    pub fn notify_fd(&self) -> BorrowedFd<'_> {
-        self.shared.notify_fd()
+    pub fn notify_fd(&self) -> Result<BorrowedFd<'_>> {
+        self.shared
+            .notify_fd()
+            .map_err(|e| crate::Error::io(e, "create the notify descriptor"))
     }
 
     /// Takes the events that are waiting, without blocking.

@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::event::Event;
@@ -33,8 +33,9 @@ struct State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     cond: Condvar,
-    /// Readable while events or the outcome wait for the caller.
-    notifier: Notifier,
+    /// Readable while events or the outcome wait for the caller; made on
+    /// first use (a blocking run never needs one).
+    notifier: OnceLock<Notifier>,
     /// Whether anyone asked for the notify descriptor. Until then (a blocking
     /// caller waits on the condition variable, or supervises inline) the
     /// notifier is left alone: no system calls per batch.
@@ -55,7 +56,7 @@ impl Shared {
         Ok(Arc::new(Self {
             state: Mutex::default(),
             cond: Condvar::new(),
-            notifier: Notifier::new()?,
+            notifier: OnceLock::new(),
             watched: AtomicBool::new(false),
             control: Notifier::new()?,
             cancel: Mutex::new(None),
@@ -120,17 +121,30 @@ impl Shared {
 
     fn signal(&self) {
         if self.watched.load(Ordering::SeqCst) {
-            self.notifier.set();
+            if let Some(notifier) = self.notifier.get() {
+                notifier.set();
+            }
         }
     }
 
-    pub(crate) fn notify_fd(&self) -> BorrowedFd<'_> {
+    pub(crate) fn notify_fd(&self) -> io::Result<BorrowedFd<'_>> {
+        let notifier = match self.notifier.get() {
+            Some(notifier) => notifier,
+            None => {
+                let made = Notifier::new()?;
+                // Another thread may have won the race; either is fine.
+                let _ = self.notifier.set(made);
+                self.notifier
+                    .get()
+                    .ok_or_else(|| io::Error::other("notifier unset"))?
+            }
+        };
         // Publish the interest before looking at the state: a push that
         // misses the flag happened before this check, which then sees it.
         if !self.watched.swap(true, Ordering::SeqCst) && self.has_pending() {
-            self.notifier.set();
+            notifier.set();
         }
-        self.notifier.fd()
+        Ok(notifier.fd())
     }
 
     pub(crate) fn control_fd(&self) -> BorrowedFd<'_> {
@@ -178,7 +192,9 @@ impl Shared {
 
     fn take_locked(&self, state: &mut State) -> Batch {
         if self.watched.load(Ordering::SeqCst) {
-            self.notifier.clear();
+            if let Some(notifier) = self.notifier.get() {
+                notifier.clear();
+            }
         }
         Batch {
             events: std::mem::take(&mut state.events),

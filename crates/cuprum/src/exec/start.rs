@@ -22,6 +22,8 @@ use crate::{Error, Result};
 /// Kernel buffer requested for pipes the engine reads or feeds: fewer, larger
 /// transfers per context switch.
 const PIPE_BUFFER: usize = 1 << 20;
+/// A pipe's default kernel buffer on Linux; payloads that fit need no more.
+const DEFAULT_PIPE: usize = 1 << 16;
 
 fn io_err(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     move |err| Error::io(err, context)
@@ -32,8 +34,8 @@ fn output_slot(output: &Output) -> Result<(Slot, Option<OwnedFd>)> {
     if !output.is_piped() {
         return Ok((Slot::Null, None));
     }
+    // Grown by the reader once it first fills up (see `Reader::read`).
     let (read, write) = fd::pipe().map_err(io_err("create output pipe"))?;
-    fd::grow_pipe(read.as_fd(), PIPE_BUFFER);
     Ok((Slot::Fd(write), Some(read)))
 }
 
@@ -64,6 +66,7 @@ fn reader(
         capture: output.capture.then(Vec::new),
         echo: echo_target(output)?,
         lines: lines.then(|| (Utf8Decoder::new(), LineSplitter::new())),
+        grown: false,
     })
 }
 
@@ -127,6 +130,12 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 None
             }
         };
+    // A streamed feed may be large; a payload's size is known.
+    let payload_len = match (&payload, &spec.stdin) {
+        (Some(data), _) => (**data).as_ref().len(),
+        (None, Stdin::Stream) => usize::MAX,
+        (None, _) => 0,
+    };
     if payload.is_some() {
         spec.stdin = Stdin::Bytes(Vec::new());
     }
@@ -140,7 +149,9 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                     (None, Stdin::Null) => Slot::Null,
                     (None, Stdin::Bytes(_) | Stdin::Shared(_) | Stdin::Stream) => {
                         let (read, write) = fd::pipe().map_err(io_err("create stdin pipe"))?;
-                        fd::grow_pipe(write.as_fd(), PIPE_BUFFER);
+                        if payload_len > DEFAULT_PIPE {
+                            fd::grow_pipe(write.as_fd(), PIPE_BUFFER);
+                        }
                         fd::set_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         feeder = Some(Feeder {

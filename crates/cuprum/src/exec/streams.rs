@@ -17,6 +17,8 @@ use crate::{fd, Error};
 
 /// Bytes read per system call from an output pipe.
 const READ_CHUNK: usize = 1 << 16;
+/// The kernel buffer an output pipe grows to once it has filled up.
+const GROWN_PIPE: usize = 1 << 20;
 /// Reads per stream per poll round, so one chatty stream cannot starve the
 /// others.
 const READS_PER_ROUND: usize = 16;
@@ -39,6 +41,8 @@ pub(crate) struct Reader {
     pub(crate) capture: Option<Vec<u8>>,
     pub(crate) echo: Option<EchoTo>,
     pub(crate) lines: Option<(Utf8Decoder, LineSplitter)>,
+    /// Whether the pipe's kernel buffer was grown (once it first filled up).
+    pub(crate) grown: bool,
 }
 
 /// The stdin payload still to write. The payload is shared, never copied:
@@ -115,7 +119,15 @@ impl Reader {
                     self.finish(events);
                     return None;
                 }
-                Ok(Some((start, n))) => self.deliver(scratch, start, n, events),
+                Ok(Some((start, n))) => {
+                    if n >= READ_CHUNK && !self.grown {
+                        // A chatty child: fewer, larger transfers from now
+                        // on. Quiet ones never pay for the bigger buffer.
+                        self.grown = true;
+                        fd::grow_pipe(pipe.as_fd(), GROWN_PIPE);
+                    }
+                    self.deliver(scratch, start, n, events);
+                }
                 Ok(None) => return None,
                 Err(err) => {
                     self.finish(events);
