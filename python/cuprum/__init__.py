@@ -12,6 +12,7 @@ byte of child I/O is moved by a native engine outside the GIL::
 from __future__ import annotations
 
 from cuprum import builders as builders
+from cuprum import remote as remote
 from cuprum import sh as sh
 from cuprum.catalogue import CORE_OPS_PROJECT as CORE_OPS_PROJECT
 from cuprum.catalogue import COREUTILS as COREUTILS
@@ -58,9 +59,11 @@ from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
 from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
 from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ExitCodeError as ExitCodeError
+from cuprum.exceptions import SshError as SshError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
+from cuprum.remote import SshHost as SshHost
 from cuprum.rust import is_rust_available as is_rust_available
 from cuprum.secrets import Secret as Secret
 from cuprum.secrets import redact as redact
@@ -122,6 +125,8 @@ __all__ = [
     "SafeCmdBuilder",
     "ScopeConfig",
     "Secret",
+    "SshError",
+    "SshHost",
     "StdinInput",
     "TimeoutExpired",
     "UnknownProgramError",
@@ -137,6 +142,7 @@ __all__ = [
     "merge_env_overlays",
     "observe",
     "redact",
+    "remote",
     "resolve_env",
     "run_concurrent",
     "run_concurrent_sync",
