@@ -65,9 +65,11 @@ def transport_of(cmd: object) -> Transport | None:
     return transport
 
 
-def tags_with_transport(cmd: object, extra: Mapping[str, object]) -> Mapping[str, object]:
+def tags_with_transport(
+    cmd: object, extra: Mapping[str, object] | None
+) -> Mapping[str, object] | None:
     """The call's tags, preceded by the command's transport tags."""
     transport = transport_of(cmd)
     if transport is None:
         return extra
-    return {**transport.tags, **extra}
+    return {**transport.tags, **(extra or {})}

@@ -157,7 +157,9 @@ class SshHost:
             isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
         ):
             msg = f"port must be an int in 1..65535 or None, got {port!r}"
-            raise ValueError(msg) if isinstance(port, int) else TypeError(msg)
+            raise TypeError(msg) if isinstance(port, bool) or not isinstance(port, int) else (
+                ValueError(msg)
+            )
         self.port = port
         self.identity_file = None if identity_file is None else os.fspath(identity_file)
         if self.identity_file is not None and not isinstance(self.identity_file, str):
