@@ -113,7 +113,7 @@ class SshServer:
             seen.append(line)
             if line.startswith("Server listening on"):
                 # Keep draining the log so sshd never blocks on a full pipe.
-                self._drain = subprocess.Popen(  # noqa: S603 - a fixed argv
+                self._drain = subprocess.Popen(
                     ["cat"], stdin=self.process.stderr, stdout=subprocess.DEVNULL
                 )
                 self.process.stderr.close()

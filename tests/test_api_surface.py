@@ -78,6 +78,10 @@ TOP_LEVEL = {
     "ExitCodeError",
     "Secret",
     "redact",
+    # beyond.md §19
+    "SshError",
+    "SshHost",
+    "remote",
 }
 
 SH = {
@@ -108,7 +112,10 @@ EXCEPTIONS = {
     "UnhandledMetricsPhaseError",
     "UnknownProgramError",
     "ExitCodeError",
+    "SshError",
 }
+
+REMOTE = {"RemoteCmd", "SshError", "SshHost"}
 
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
@@ -180,6 +187,7 @@ HOMES = {
     ),
     "cuprum.rust": ("is_rust_available",),
     "cuprum.secrets": ("Secret", "redact"),
+    "cuprum.remote": ("SshHost", "SshError"),
 }
 
 
@@ -295,6 +303,7 @@ def test_exception_tree() -> None:
     assert issubclass(exceptions.TimeoutExpired, TimeoutError)
     assert issubclass(exceptions.TimeoutExpired, OSError)
     assert issubclass(exceptions.ExitCodeError, subprocess.CalledProcessError)
+    assert issubclass(exceptions.SshError, ConnectionError)
 
 
 def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
@@ -341,3 +350,22 @@ def test_module_all_names_resolve(module_name: str) -> None:
 def test_native_module_is_private() -> None:
     assert "_native" not in cuprum.__all__
     assert not any(name.startswith("_") for name in cuprum.__all__)
+
+
+def test_remote_module_exports_the_host_its_command_and_its_error() -> None:
+    from cuprum import remote
+
+    assert set(remote.__all__) == REMOTE
+    assert cuprum.remote is remote
+    assert remote.SshHost is cuprum.SshHost
+    assert remote.SshError is exceptions.SshError
+    assert issubclass(remote.RemoteCmd, cuprum.SafeCmd)
+    assert "RemoteCmd" not in cuprum.__all__
+
+
+def test_ssh_error_pickles_with_its_host_and_detail() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(exceptions.SshError("web1", "Connection refused")))
+    assert (error.host, error.detail) == ("web1", "Connection refused")
+    assert str(error) == "ssh to 'web1' failed: Connection refused"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import stat
 import subprocess
 import time
@@ -80,7 +79,7 @@ def test_awaited_remote_run_works_like_the_blocking_one(host: SshHost) -> None:
     "argument",
     [
         "two words",
-        "it's \"quoted\"",
+        'it\'s "quoted"',
         "$HOME ${PATH} $(id) `id`",
         "a; rm -rf /tmp/nothing; b",
         "line one\nline two\n",
@@ -185,7 +184,7 @@ def test_a_scope_forbidding_the_remote_program_refuses_before_connecting(
         pytest.raises(ForbiddenProgramError),
     ):
         python(fresh, "-c", "print(1)").run_sync()
-    assert not os.path.exists(fresh._connection.socket)
+    assert not Path(fresh._connection.socket).exists()
 
 
 def test_remote_programs_come_from_the_hosts_catalogue(sshd: SshServer) -> None:  # noqa: F811
@@ -266,9 +265,7 @@ def test_a_rejected_key_raises_ssh_error_with_sshs_message(
     tmp_path: Path,
 ) -> None:
     stranger = tmp_path / "stranger"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
     denied = sshd.host(identity_file=stranger, catalogue=REMOTE)
     with pytest.raises(SshError, match="Permission denied"):
         python(denied, "-c", "pass").run_sync()

@@ -109,7 +109,7 @@ class Connection:
     def alive(self) -> bool:
         """Whether the master answers: its process lives and its socket exists."""
         pid = self.pid
-        if pid is None or not os.path.exists(self.socket):
+        if pid is None or not Path(self.socket).exists():
             return False
         try:
             os.kill(pid, 0)
@@ -140,10 +140,8 @@ class Connection:
                 return
             self._connecting = True
         try:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.socket)  # a stale socket would disable multiplexing
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.log)
+            Path(self.socket).unlink(missing_ok=True)  # a stale one disables multiplexing
+            Path(self.log).unlink(missing_ok=True)
             outcome = yield _spawn(master_argv(self.log), timeout=bound, inline=inline)
             if outcome.error is not None:
                 raise outcome.error
@@ -172,7 +170,7 @@ class Connection:
     def stop(self) -> None:
         """Stop the master (SIGTERM; ssh removes its socket); idempotent."""
         pid, self.pid = self.pid, None
-        if pid is not None and os.path.exists(self.socket):
+        if pid is not None and Path(self.socket).exists():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
 
@@ -202,8 +200,7 @@ class Launch:
             self.close()
 
     def close(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.log)
+        Path(self.log).unlink(missing_ok=True)
 
 
 def _stop_masters() -> None:

@@ -65,4 +65,3 @@ def remote_command(argv: Sequence[str], *, grace: float) -> str:
     """The string ssh sends for ``argv`` (the program first)."""
     words = " ".join(shlex.quote(arg) for arg in argv)
     return f"exec sh -c {shlex.quote(_SCRIPT)} sh {grace:g} {words}"
-

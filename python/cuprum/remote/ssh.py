@@ -104,6 +104,37 @@ def _connect_timeout(options: Mapping[str, str]) -> float:
     return seconds
 
 
+def _port(port: object) -> int | None:
+    if port is None:
+        return None
+    msg = f"port must be an int in 1..65535 or None, got {port!r}"
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise TypeError(msg)
+    if not 0 < port < 65536:
+        raise ValueError(msg)
+    return port
+
+
+def _identity_file(path: object) -> str | None:
+    if path is None:
+        return None
+    if isinstance(path, str | os.PathLike):
+        text = os.fspath(path)
+        if isinstance(text, str):
+            return text
+    msg = f"identity_file must be a str path or None, got {type(path).__name__}"
+    raise TypeError(msg)
+
+
+def _catalogue(catalogue: object) -> ProgramCatalogue:
+    if catalogue is None:
+        return DEFAULT_CATALOGUE
+    if not isinstance(catalogue, ProgramCatalogue):
+        msg = f"catalogue must be a ProgramCatalogue or None, got {type(catalogue).__name__}"
+        raise TypeError(msg)
+    return catalogue
+
+
 class SshHost:
     """A host reached with the OpenSSH client, and the commands run there.
 
@@ -153,24 +184,11 @@ class SshHost:
     ) -> None:
         self.host = _word(host, "host")
         self.user = None if user is None else _word(user, "user")
-        if port is not None and (
-            isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
-        ):
-            msg = f"port must be an int in 1..65535 or None, got {port!r}"
-            raise TypeError(msg) if isinstance(port, bool) or not isinstance(port, int) else (
-                ValueError(msg)
-            )
-        self.port = port
-        self.identity_file = None if identity_file is None else os.fspath(identity_file)
-        if self.identity_file is not None and not isinstance(self.identity_file, str):
-            msg = f"identity_file must be a str path, got {type(self.identity_file).__name__}"
-            raise TypeError(msg)
+        self.port = _port(port)
+        self.identity_file = _identity_file(identity_file)
         self.options = _options(options)
         self.connect_timeout = _connect_timeout(self.options)
-        if catalogue is not None and not isinstance(catalogue, ProgramCatalogue):
-            msg = f"catalogue must be a ProgramCatalogue or None, got {type(catalogue).__name__}"
-            raise TypeError(msg)
-        self.catalogue = catalogue if catalogue is not None else DEFAULT_CATALOGUE
+        self.catalogue = _catalogue(catalogue)
         self._connection = Connection(self.host)
         self._prefix = self._common_argv()
 
@@ -256,7 +274,11 @@ class SshHost:
         return Launch(self.host, local, log)
 
     def _master_argv(self, log: str) -> list[str]:
-        persist = () if _option(self.options, "ControlPersist") else ("-o", f"ControlPersist={DEFAULT_CONTROL_PERSIST}")
+        persist = (
+            ()
+            if _option(self.options, "ControlPersist")
+            else ("-o", f"ControlPersist={DEFAULT_CONTROL_PERSIST}")
+        )
         return [
             "ssh",
             "-M",
