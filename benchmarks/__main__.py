@@ -22,6 +22,7 @@ SCENARIO_MODULES = (
     "benchmarks.pipeline",
     "benchmarks.lines",
     "benchmarks.concurrent",
+    "benchmarks.remote",
 )
 
 
