@@ -294,12 +294,25 @@ def test_fan_out_over_many_hosts_respects_the_concurrency_limit(
     sshd: SshServer,  # noqa: F811 - the fixture
 ) -> None:
     hosts = [sshd.host(catalogue=REMOTE) for _ in range(6)]
-    code = "import os; print(os.getpid())"
-    outcome = run_concurrent_sync(
-        *(python(h, "-c", code) for h in hosts), config=ConcurrentConfig(concurrency=3)
-    )
+    running = 0
+    peak = 0
+
+    def count(event: ExecEvent) -> None:
+        nonlocal running, peak
+        if event.phase == "start":
+            running += 1
+            peak = max(peak, running)
+        elif event.phase == "exit":
+            running -= 1
+
+    code = "import os, time; time.sleep(0.2); print(os.getpid())"
+    with scoped(ScopeConfig()), observe(count):
+        outcome = run_concurrent_sync(
+            *(python(h, "-c", code) for h in hosts), config=ConcurrentConfig(concurrency=3)
+        )
     assert outcome.ok
     assert len({result.stdout for result in outcome.results}) == 6
+    assert 1 <= peak <= 3
 
 
 def test_awaited_fan_out_runs_on_every_host(sshd: SshServer) -> None:  # noqa: F811
