@@ -12,6 +12,7 @@ import io
 import json
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +41,8 @@ from cuprum import (
 from cuprum.program import Program
 from cuprum.remote import RemoteCmd, SshHost
 from cuprum.remote._control import control_directory
-from helpers import FIXTURE, TEST_CATALOGUE
+from cuprum.remote._script import remote_command
+from helpers import FIXTURE, TEST_CATALOGUE, wait_dead
 from sshd import SshServer, sshd  # noqa: F401 - the fixture
 
 REMOTE = ProgramCatalogue.of("python3", "sh", "cat", project="remote-tests")
@@ -359,3 +361,75 @@ def test_bad_host_arguments_raise_typed_errors(arguments: dict[str, object], err
 def test_repr_shows_how_the_host_is_reached() -> None:
     web = SshHost("web1", user="deploy", port=2222, options={"ConnectTimeout": "3"})
     assert repr(web) == "SshHost('web1', user='deploy', port=2222, options={'ConnectTimeout': '3'})"
+
+
+# -- the connection's life -----------------------------------------------------
+
+
+def test_runs_that_start_together_on_a_fresh_host_all_succeed_over_one_master(
+    sshd: SshServer,  # noqa: F811 - the fixture
+) -> None:
+    fresh = sshd.host(catalogue=REMOTE)
+    outcome = run_concurrent_sync(
+        *(python(fresh, "-c", f"print({n})") for n in range(4)),
+        config=ConcurrentConfig(concurrency=4),
+    )
+    assert [result.stdout for result in outcome.results] == ["0\n", "1\n", "2\n", "3\n"]
+    assert len(_masters(fresh._connection.socket)) <= 1
+
+
+def test_an_idle_master_closes_after_control_persist_and_the_next_run_reconnects(
+    sshd: SshServer,  # noqa: F811 - the fixture
+) -> None:
+    brief = sshd.host(catalogue=REMOTE, options={"ControlPersist": "1"})
+    python(brief, "-c", "pass").run_sync()
+    first = brief._connection.pid
+    assert first is not None
+    # ssh closes the idle master after 1 s; a generous bound for a loaded machine.
+    assert wait_dead(first, within=15)
+    python(brief, "-c", "pass").run_sync()
+    assert brief._connection.pid not in (None, first)
+
+
+def test_interpreter_exit_closes_connections_and_removes_the_directory(
+    sshd: SshServer,  # noqa: F811 - the fixture
+) -> None:
+    script = (
+        "import sys\n"
+        "from cuprum import ProgramCatalogue\n"
+        "from cuprum.remote import SshHost\n"
+        "options = dict(arg.split('=', 1) for arg in sys.argv[4:])\n"
+        "host = SshHost('127.0.0.1', user=sys.argv[1], port=int(sys.argv[2]),\n"
+        "               identity_file=sys.argv[3], options=options,\n"
+        "               catalogue=ProgramCatalogue.of('true'))\n"
+        "host.make('true')().run_sync(check=True)\n"
+        "print(host._connection.socket, host._connection.pid)\n"
+    )
+    template = sshd.host()
+    options = [f"{key}={value}" for key, value in template.options.items()]
+    finished = subprocess.run(
+        [sys.executable, "-c", script, sshd.user, str(sshd.port), str(sshd.user_key), *options],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    socket, pid = finished.stdout.split()
+    assert not Path(socket).parent.exists()
+    assert wait_dead(int(pid), within=10)
+
+
+def test_a_host_without_perl_runs_the_program_directly(tmp_path: Path) -> None:
+    # The remote command line, run by a local sh whose PATH has no perl.
+    (tmp_path / "sh").symlink_to("/bin/sh")
+    (tmp_path / "python3").symlink_to(Path(sys.executable).resolve())
+    line = remote_command(["python3", "-c", PRINT_ARGV, "a b", "$x"], grace=0.5)
+    finished = subprocess.run(
+        ["/bin/sh", "-c", line],
+        env={"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(finished.stdout) == ["a b", "$x"]

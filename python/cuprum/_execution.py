@@ -148,8 +148,10 @@ class Run(Generic[_T]):
         # engine's thread so the event loop stays free.
         self.inline = True
         # True while a transport connects: those executions are not the
-        # run's, and their events are not dispatched.
+        # run's, and their events are not dispatched. The seconds connecting
+        # took count against the run's timeout.
         self.connecting = False
+        self.connect_s = 0.0
 
     # -- events ---------------------------------------------------------
 
@@ -297,7 +299,7 @@ class Run(Generic[_T]):
             echo_stderr=self.echo_err.native if self.echo_err else events_only,
             decode_utf8=utf8 and ctx.errors == "replace",
             line_events=self.native_lines,
-            timeout=self.timeout,
+            timeout=self.timeout if self.timeout is None else self.timeout - self.connect_s,
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
             inline=self.inline,
@@ -324,13 +326,13 @@ class Run(Generic[_T]):
         transports = {id(s.transport): s.transport for s in self.stages if s.transport}
         for transport in transports.values():
             started = time.monotonic()
+            left = None if self.timeout is None else max(self.timeout - self.connect_s, 0.0)
             self.connecting = True
             try:
-                yield from transport.connect(timeout=self.timeout, inline=self.inline)
+                yield from transport.connect(timeout=left, inline=self.inline)
             finally:
                 self.connecting = False
-            if self.timeout is not None:
-                self.timeout = max(self.timeout - (time.monotonic() - started), 0.0)
+                self.connect_s += time.monotonic() - started
 
     def _finish_launches(self, outcome: _native.Outcome | None) -> None:
         """Let each transport interpret its stage's exit (a transport failure

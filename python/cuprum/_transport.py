@@ -14,6 +14,10 @@ A command whose program runs elsewhere (:mod:`cuprum.remote`) carries a
 
 The program name, argv, results, events and the allowlist keep speaking of
 the remote program; only the engine sees the local argv.
+
+Live processes (``start()``) fit the same shape: ``connect`` is a generator
+any driver can run — a blocking start drives it inline before spawning —
+and ``launch``/``finish`` wrap the spawn and the wait.
 """
 
 from __future__ import annotations
