@@ -262,6 +262,19 @@ def test_an_unanswered_connection_raises_ssh_error_after_the_connect_timeout() -
         assert time.monotonic() - started < 6
 
 
+def test_a_runs_timeout_also_bounds_its_connection() -> None:
+    with __import__("socket").socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mute = SshHost("127.0.0.1", port=silent.getsockname()[1], catalogue=REMOTE)
+        started = time.monotonic()
+        with pytest.raises(SshError, match="no connection within 1 s"):
+            python(mute, "-c", "pass").run_sync(timeout=1)
+        # The bound is the run's timeout (1 s), not ConnectTimeout (10 s);
+        # 3 s of margin for a loaded machine.
+        assert time.monotonic() - started < 4
+
+
 def test_a_rejected_key_raises_ssh_error_with_sshs_message(
     sshd: SshServer,  # noqa: F811 - the fixture
     tmp_path: Path,
