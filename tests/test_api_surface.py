@@ -352,6 +352,18 @@ def test_native_module_is_private() -> None:
     assert not any(name.startswith("_") for name in cuprum.__all__)
 
 
+def test_version_is_the_installed_distributions_and_outside_all() -> None:
+    from importlib.metadata import version
+
+    assert cuprum.__version__ == version("cuprum")
+    assert "__version__" not in cuprum.__all__
+
+
+def test_unknown_top_level_name_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match=r"^module 'cuprum' has no attribute 'no_such_name'$"):
+        getattr(cuprum, "no_such_name")  # noqa: B009 - the lookup itself is under test
+
+
 def test_remote_module_exports_the_host_its_command_and_its_error() -> None:
     from cuprum import remote
 

@@ -11,6 +11,8 @@ byte of child I/O is moved by a native engine outside the GIL::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cuprum import builders as builders
 from cuprum import remote as remote
 from cuprum import sh as sh
@@ -79,6 +81,22 @@ from cuprum.sh import StdinInput as StdinInput
 from cuprum.sh import TimeoutExpired as TimeoutExpired
 
 PACKAGE_NAME = "cuprum"
+
+if TYPE_CHECKING:
+    __version__: str
+else:
+
+    def __getattr__(name: str) -> str:
+        # `__version__` comes from the installed distribution's metadata, read
+        # on first use: importing `importlib.metadata` up front would add about
+        # a fifth to the cost of `import cuprum`.
+        if name == "__version__":
+            from importlib.metadata import version
+
+            globals()["__version__"] = found = version(PACKAGE_NAME)
+            return found
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COREUTILS",

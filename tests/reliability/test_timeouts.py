@@ -21,6 +21,13 @@ T = 0.3
 G = 0.3
 # The promise (T + G + 0.5 s) plus scheduling slack.
 BOUND = T + G + 0.5 + SLACK
+# A sleeper that has left the group (its own session) before the script goes
+# on: it writes its pid to `escaped` only after `setsid`, while holding the
+# script's stdout.
+ESCAPE = (
+    "setsid sh -c 'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 30' & "
+    "while [ ! -e escaped ]; do sleep 0.01; done; "
+)
 
 
 def test_descendant_in_the_group_holding_the_pipe_after_the_child_exits(runner: Run) -> None:
@@ -33,10 +40,10 @@ def test_descendant_in_the_group_holding_the_pipe_after_the_child_exits(runner: 
     assert_no_children()
 
 
-def test_descendant_that_left_the_group_holding_the_pipe(runner: Run) -> None:
+def test_descendant_that_left_the_group_holding_the_pipe(runner: Run, tmp_path: Path) -> None:
     """``setsid`` puts the sleeper out of reach of the group signals; after
     the kill the engine stops waiting for its end of file."""
-    cmd = sh_cmd("setsid sleep 30 & echo $!")
+    cmd = sh_cmd(f"cd {tmp_path}; {ESCAPE}cat escaped")
     error, took = timed(lambda: runner(cmd, timeout=T, context=ExecutionContext(cancel_grace=G)))
     assert isinstance(error, TimeoutExpired)
     assert took < BOUND
@@ -82,8 +89,7 @@ def test_relay_between_stages_that_stalls(fx: SafeCmdBuilder, runner: Run) -> No
 def test_task_cancellation_has_the_same_bound_with_an_escaped_descendant(
     tmp_path: Path,
 ) -> None:
-    pid_file = tmp_path / "escaped"
-    cmd = sh_cmd(f"setsid sleep 30 & echo $! > {pid_file}; echo started; sleep 30")
+    cmd = sh_cmd(f"cd {tmp_path}; {ESCAPE}echo started; sleep 30")
 
     async def main() -> float:
         started = asyncio.Event()
@@ -97,7 +103,7 @@ def test_task_cancellation_has_the_same_bound_with_an_escaped_descendant(
         return asyncio.get_running_loop().time() - began
 
     took = asyncio.run(main())
-    os.kill(int(pid_file.read_text()), 9)
+    os.kill(int((tmp_path / "escaped").read_text()), 9)
     assert took < G + 0.5 + SLACK
     assert_no_children()
 

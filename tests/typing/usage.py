@@ -315,9 +315,10 @@ async def first_five_minutes_async(cmd: SafeCmd, pipeline: Pipeline) -> None:
 
 def package_usage() -> None:
     name: str = cuprum.PACKAGE_NAME
+    version: str = cuprum.__version__
     available: bool = is_rust_available()
     hook_factory: Callable[[ExecEvent], Awaitable[None] | None] = print_event
-    use(name, available, hook_factory)
+    use(name, version, available, hook_factory)
 
 
 def secrets_usage(tool: SafeCmdBuilder) -> None:

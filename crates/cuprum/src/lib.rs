@@ -65,8 +65,14 @@ pub mod catalogue;
 pub mod command;
 pub mod error;
 pub mod exec;
+mod fd;
 pub mod stream;
 
 pub use catalogue::{Catalogue, Project};
 pub use command::{Command, Pipeline};
 pub use error::{Error, ErrorKind, Result};
+
+/// The example of the crate's README, compiled and run with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -166,3 +166,69 @@ fn pipe_room(fd: BorrowedFd<'_>) -> usize {
 fn is_dev_null(rdev: u64) -> bool {
     rustix::fs::major(rdev) == 1 && rustix::fs::minor(rdev) == 3
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn pipe_sink() -> (EchoSink, std::io::PipeReader) {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        (EchoSink::new(OwnedFd::from(writer)), reader)
+    }
+
+    fn drain(reader: &mut std::io::PipeReader, sink: EchoSink) -> Vec<u8> {
+        drop(sink);
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).expect("read");
+        out
+    }
+
+    #[test]
+    fn only_whole_lines_are_written_until_end_of_file() {
+        let (mut sink, mut reader) = pipe_sink();
+        sink.push(b"ab");
+        assert_eq!(sink.backlog(), 2, "a partial line waits");
+        sink.push(b"c\nd");
+        assert_eq!(sink.backlog(), 1, "the complete line went out");
+        assert!(!sink.wants_write(false), "no complete line is pending");
+        assert!(sink.wants_write(true) || sink.is_flushed());
+        sink.write_ready(true);
+        assert!(sink.is_flushed());
+        assert_eq!(drain(&mut reader, sink), b"abc\nd");
+    }
+
+    #[test]
+    fn a_full_pipe_is_never_written_into_beyond_its_room() {
+        let (mut sink, mut reader) = pipe_sink();
+        let capacity = rustix::pipe::fcntl_getpipe_size(sink.fd()).expect("size");
+        let line = b"0123456789abcde\n";
+        let total = capacity * 2;
+        let data: Vec<u8> = line.iter().copied().cycle().take(total).collect();
+        // Returns without blocking although the data is twice the pipe size.
+        sink.push(&data);
+        assert!(sink.backlog() >= capacity);
+        assert!(
+            sink.backlog() % line.len() == 0,
+            "only whole lines were written"
+        );
+        let mut first = vec![0; capacity];
+        reader.read_exact(&mut first).expect("read");
+        sink.write_ready(false);
+        assert!(sink.is_flushed());
+        let mut out = first;
+        out.extend(drain(&mut reader, sink));
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn an_abandoned_sink_drops_what_is_pending() {
+        let (mut sink, mut reader) = pipe_sink();
+        sink.push(b"partial");
+        sink.abandon();
+        sink.push(b"more\n");
+        assert!(sink.is_flushed());
+        assert_eq!(drain(&mut reader, sink), b"");
+    }
+}

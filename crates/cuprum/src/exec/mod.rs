@@ -52,7 +52,6 @@ mod stage;
 mod start;
 mod streams;
 mod supervisor;
-mod sys;
 
 use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use super::sys;
+use crate::fd;
 
 /// A level-triggered "something is waiting" flag backed by a descriptor.
 #[derive(Debug)]
@@ -18,23 +18,17 @@ impl Notifier {
     /// Creates a cleared notifier.
     #[cfg(target_os = "linux")]
     pub(crate) fn new() -> io::Result<Self> {
-        use std::os::fd::FromRawFd;
-        // SAFETY: eventfd takes plain integer arguments.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: eventfd returned a fresh descriptor that we now own.
-        let read = unsafe { OwnedFd::from_raw_fd(fd) };
+        use rustix::event::EventfdFlags;
+        let read = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         Ok(Self { read })
     }
 
     /// Creates a cleared notifier.
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn new() -> io::Result<Self> {
-        let (read, write) = sys::pipe()?;
-        sys::set_nonblocking(read.as_fd())?;
-        sys::set_nonblocking(write.as_fd())?;
+        let (read, write) = fd::pipe()?;
+        fd::set_nonblocking(read.as_fd())?;
+        fd::set_nonblocking(write.as_fd())?;
         Ok(Self { read, write })
     }
 
@@ -51,14 +45,14 @@ impl Notifier {
         #[cfg(not(target_os = "linux"))]
         let target = self.write.as_fd();
         // A full counter or pipe already means "set": nothing is lost.
-        let _ = sys::write(target, &one[..Self::WIDTH]);
+        let _ = fd::write_once(target, &one[..Self::WIDTH]);
     }
 
     /// Clears the notifier.
     pub(crate) fn clear(&self) {
         let mut sink = [0u8; 64];
         // An eventfd resets in one read; a pipe is read until it is empty.
-        while let Ok(n) = sys::read(self.read.as_fd(), &mut sink) {
+        while let Ok(Some(n)) = fd::read_once(self.read.as_fd(), &mut sink) {
             if n == 0 || cfg!(target_os = "linux") {
                 break;
             }

@@ -61,9 +61,9 @@ pub(crate) struct Relay {
 impl Relay {
     /// A relay between two non-blocking pipe ends the supervisor owns.
     pub(crate) fn new(upstream: usize, from: OwnedFd, to: OwnedFd, portable: bool) -> Result<Self> {
-        for fd in [&from, &to] {
-            set_nonblocking(fd.as_fd())
-                .map_err(|e| Error::io(e.into(), "set relay pipe non-blocking"))?;
+        for end in [&from, &to] {
+            crate::fd::set_nonblocking(end.as_fd())
+                .map_err(|e| Error::io(e, "set relay pipe non-blocking"))?;
         }
         Ok(Self {
             upstream,
@@ -227,8 +227,80 @@ fn retry<T>(mut op: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result
     }
 }
 
-/// Puts `fd` in non-blocking mode.
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> rustix::io::Result<()> {
-    let flags = rustix::fs::fcntl_getfl(fd)?;
-    rustix::fs::fcntl_setfl(fd, flags | rustix::fs::OFlags::NONBLOCK)
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    /// A relay between two fresh pipes: (relay, upstream writer, downstream
+    /// reader).
+    fn relay(portable: bool) -> (Relay, std::io::PipeWriter, std::io::PipeReader) {
+        let (from, upstream) = std::io::pipe().expect("pipe");
+        let (downstream, to) = std::io::pipe().expect("pipe");
+        let relay = Relay::new(0, OwnedFd::from(from), OwnedFd::from(to), portable).expect("relay");
+        (relay, upstream, downstream)
+    }
+
+    #[test]
+    fn bytes_move_and_end_of_file_closes_both_ends() {
+        for portable in [false, true] {
+            let (mut relay, mut upstream, mut downstream) = relay(portable);
+            upstream.write_all(b"hello").expect("write");
+            drop(upstream);
+            relay.advance().expect("advance");
+            relay.advance().expect("advance");
+            assert!(relay.is_done());
+            let mut out = Vec::new();
+            downstream.read_to_end(&mut out).expect("read");
+            assert_eq!(out, b"hello");
+            assert!(!relay.reader_gone);
+        }
+    }
+
+    #[test]
+    fn a_gone_reader_closes_the_upstream_pipe_at_once() {
+        for portable in [false, true] {
+            let (mut relay, mut upstream, downstream) = relay(portable);
+            drop(downstream);
+            upstream.write_all(b"data").expect("write");
+            relay.advance().expect("a broken pipe is not an error");
+            assert!(relay.reader_gone);
+            assert!(relay.is_done());
+            // The producer's next write fails: its reader is closed.
+            let err = upstream.write_all(b"more").expect_err("broken pipe");
+            assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        }
+    }
+
+    /// Writes to a non-blocking `writer` until the pipe is full.
+    fn fill(writer: &std::io::PipeWriter) {
+        let chunk = [7_u8; 4096];
+        while crate::fd::write_once(writer.as_fd(), &chunk)
+            .expect("write")
+            .is_some()
+        {}
+    }
+
+    #[test]
+    fn an_idle_upstream_waits_for_reading_and_a_full_downstream_for_room() {
+        let (mut relay, upstream, mut downstream) = relay(false);
+        crate::fd::set_nonblocking(upstream.as_fd()).expect("non-blocking");
+        relay.advance().expect("advance");
+        assert_eq!(relay.wait(), Wait::Read, "nothing to move yet");
+        for _ in 0..8 {
+            fill(&upstream);
+            relay.advance().expect("advance");
+            if relay.wait() == Wait::Write {
+                break;
+            }
+        }
+        assert_eq!(relay.wait(), Wait::Write, "the downstream pipe is full");
+        let mut taken = vec![0_u8; 4096];
+        downstream.read_exact(&mut taken).expect("read");
+        relay.advance().expect("advance");
+        assert!(!relay.reader_gone);
+        assert!(!relay.is_done());
+    }
 }

@@ -14,13 +14,13 @@ use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
 use super::stage::StageProc;
 use super::streams::{EchoTo, Feeder, Reader};
 use super::supervisor::{Parts, Supervisor};
-use super::sys;
+use crate::fd;
 use crate::stream::{LineSplitter, Utf8Decoder};
 use crate::{Error, Result};
 
 /// Kernel buffer requested for pipes the engine reads or feeds: fewer, larger
 /// transfers per context switch.
-const PIPE_BUFFER: libc::c_int = 1 << 20;
+const PIPE_BUFFER: usize = 1 << 20;
 
 fn io_err(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     move |err| Error::io(err, context)
@@ -31,8 +31,8 @@ fn output_slot(output: &Output) -> Result<(Slot, Option<OwnedFd>)> {
     if !output.is_piped() {
         return Ok((Slot::Null, None));
     }
-    let (read, write) = sys::pipe().map_err(io_err("create output pipe"))?;
-    sys::grow_pipe(read.as_fd(), PIPE_BUFFER);
+    let (read, write) = fd::pipe().map_err(io_err("create output pipe"))?;
+    fd::grow_pipe(read.as_fd(), PIPE_BUFFER);
     Ok((Slot::Fd(write), Some(read)))
 }
 
@@ -43,7 +43,7 @@ fn echo_target(output: &Output) -> Result<Option<EchoTo>> {
             partial: Vec::new(),
         }),
         Some(Echo::Fd(fd)) => Some(EchoTo::Fd(EchoSink::new(
-            sys::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?,
+            fd::dup(fd.as_fd()).map_err(io_err("duplicate echo sink"))?,
         ))),
     })
 }
@@ -55,7 +55,7 @@ fn reader(
     output: &Output,
     lines: bool,
 ) -> Result<Reader> {
-    sys::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
+    fd::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
     Ok(Reader {
         fd: Some(fd),
         stage,
@@ -129,9 +129,9 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                     Stdin::Inherit => Slot::Inherit,
                     Stdin::Null => Slot::Null,
                     Stdin::Bytes(_) | Stdin::Shared(_) => {
-                        let (read, write) = sys::pipe().map_err(io_err("create stdin pipe"))?;
-                        sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
-                        sys::set_nonblocking(write.as_fd())
+                        let (read, write) = fd::pipe().map_err(io_err("create stdin pipe"))?;
+                        fd::grow_pipe(write.as_fd(), PIPE_BUFFER);
+                        fd::set_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         feeder = Some(Feeder {
                             fd: write,
@@ -142,8 +142,8 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                     }
                 }
             } else {
-                let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
-                sys::grow_pipe(write.as_fd(), PIPE_BUFFER);
+                let (read, write) = fd::pipe().map_err(io_err("create relay pipe"))?;
+                fd::grow_pipe(write.as_fd(), PIPE_BUFFER);
                 let from = upstream
                     .take()
                     .ok_or_else(|| Error::new(crate::ErrorKind::Io, "missing upstream pipe"))?;
@@ -151,8 +151,8 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 Slot::Fd(read)
             };
             let stdout = if index < last {
-                let (read, write) = sys::pipe().map_err(io_err("create relay pipe"))?;
-                sys::grow_pipe(read.as_fd(), PIPE_BUFFER);
+                let (read, write) = fd::pipe().map_err(io_err("create relay pipe"))?;
+                fd::grow_pipe(read.as_fd(), PIPE_BUFFER);
                 upstream = Some(read);
                 Slot::Fd(write)
             } else {

@@ -12,9 +12,8 @@ use super::echo::{EchoSink, ECHO_BACKLOG};
 use super::event::{Event, EventKind, StdinOp, Stream};
 use super::outcome::Captured;
 use super::spec::Decode;
-use super::sys;
 use crate::stream::{LineSplitter, Utf8Decoder};
-use crate::Error;
+use crate::{fd, Error};
 
 /// Bytes read per system call from an output pipe.
 const READ_CHUNK: usize = 1 << 16;
@@ -83,24 +82,25 @@ impl Reader {
     /// Reads what is available (a bounded number of times).
     pub(crate) fn read(&mut self, scratch: &mut Vec<u8>, events: &mut Vec<Event>) -> Option<Error> {
         for _ in 0..READS_PER_ROUND {
-            let fd = self.fd.as_ref()?;
+            let pipe = self.fd.as_ref()?;
             let result = match self.capture.as_mut() {
                 Some(buffer) => {
                     let before = buffer.len();
-                    sys::read_append(fd.as_fd(), buffer, READ_CHUNK).map(|n| (before, n))
+                    fd::read_append_once(pipe.as_fd(), buffer, READ_CHUNK)
+                        .map(|n| n.map(|n| (before, n)))
                 }
                 None => {
                     scratch.resize(READ_CHUNK, 0);
-                    sys::read(fd.as_fd(), scratch).map(|n| (0, n))
+                    fd::read_once(pipe.as_fd(), scratch).map(|n| n.map(|n| (0, n)))
                 }
             };
             match result {
-                Ok((_, 0)) => {
+                Ok(Some((_, 0))) => {
                     self.finish(events);
                     return None;
                 }
-                Ok((start, n)) => self.deliver(scratch, start, n, events),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
+                Ok(Some((start, n))) => self.deliver(scratch, start, n, events),
+                Ok(None) => return None,
                 Err(err) => {
                     self.finish(events);
                     return Some(Error::io(err, "read child output"));
@@ -208,22 +208,21 @@ impl Reader {
 }
 
 impl Feeder {
-    /// Writes as much of the payload as the pipe takes. Returns `true` once
-    /// the feed is over (all written and closed, or failed); the events say
-    /// which.
+    /// Writes as much of the payload as the pipe takes. Returns `true` if
+    /// the feed failed (the events say how); see [`Feeder::is_complete`].
     pub(crate) fn feed(&mut self, events: &mut Vec<Event>) -> bool {
         let data = (*self.data).as_ref();
         while self.written < data.len() {
-            match sys::write(self.fd.as_fd(), &data[self.written..]) {
-                Ok(0) => {
+            match fd::write_once(self.fd.as_fd(), &data[self.written..]) {
+                Ok(Some(0)) => {
                     events.push(stdin_failed(
                         StdinOp::Write,
                         io::ErrorKind::WriteZero.into(),
                     ));
                     return true;
                 }
-                Ok(n) => self.written += n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return false,
+                Ok(Some(n)) => self.written += n,
+                Ok(None) => return false,
                 Err(err) => {
                     events.push(stdin_failed(StdinOp::Write, err));
                     return true;

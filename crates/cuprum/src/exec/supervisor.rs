@@ -31,12 +31,13 @@
 //!   signalled; every leader is reaped last, just before the outcome is
 //!   published.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags};
 use rustix::process::Signal;
 
 use super::event::{Event, EventKind, Stream};
@@ -46,8 +47,7 @@ use super::shared::Shared;
 use super::spec::Decode;
 use super::stage::StageProc;
 use super::streams::{self, Feeder, Reader};
-use super::sys;
-use crate::{Error, ErrorKind, Result};
+use crate::{fd, Error, ErrorKind, Result};
 
 /// How often child exits are checked where no pidfd is available.
 const WAITPID_TICK: Duration = Duration::from_millis(5);
@@ -106,7 +106,6 @@ pub(crate) struct Supervisor {
     events: Vec<Event>,
     scratch: Vec<u8>,
     interests: Vec<Interest>,
-    pollfds: Vec<libc::pollfd>,
     published: bool,
 }
 
@@ -143,7 +142,6 @@ impl Supervisor {
             events: Vec::new(),
             scratch: Vec::new(),
             interests: Vec::new(),
-            pollfds: Vec::new(),
             published: false,
         }
     }
@@ -192,34 +190,40 @@ impl Supervisor {
         let mut interests = std::mem::take(&mut self.interests);
         interests.clear();
         self.interests_into(&mut interests);
-        let mut pollfds = std::mem::take(&mut self.pollfds);
-        pollfds.clear();
-        pollfds.extend(interests.iter().map(|i| libc::pollfd {
-            fd: i.fd,
-            events: (if i.read { libc::POLLIN } else { 0 })
-                | (if i.write { libc::POLLOUT } else { 0 }),
-            revents: 0,
-        }));
         let wait = match (self.next_wakeup(now), max_wait) {
             (Some(at), Some(b)) => Some(at.saturating_duration_since(now).min(b)),
             (Some(at), None) => Some(at.saturating_duration_since(now)),
             (None, b) => b,
         };
-        let polled = sys::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"));
+        let mut pollfds: Vec<PollFd<'_>> = interests
+            .iter()
+            .map(|i| {
+                // SAFETY: every descriptor in `interests` is owned by this
+                // supervisor and stays open until after the poll returns.
+                let fd = unsafe { BorrowedFd::borrow_raw(i.fd) };
+                let mut flags = PollFlags::empty();
+                flags.set(PollFlags::IN, i.read);
+                flags.set(PollFlags::OUT, i.write);
+                PollFd::from_borrowed_fd(fd, flags)
+            })
+            .collect();
+        let polled = fd::poll(&mut pollfds, wait).map_err(|err| Error::io(err, "poll"));
+        let ready: Vec<(Slot, Ready)> = pollfds
+            .iter()
+            .zip(&interests)
+            .filter(|(p, _)| !p.revents().is_empty())
+            .map(|(p, i)| {
+                let error = p
+                    .revents()
+                    .intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
+                (i.slot, Ready { error })
+            })
+            .collect();
+        drop(pollfds);
         if polled.is_ok() {
-            let ready: Vec<(Slot, Ready)> = pollfds
-                .iter()
-                .zip(&interests)
-                .filter(|(p, _)| p.revents != 0)
-                .map(|(p, i)| {
-                    let error = p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0;
-                    (i.slot, Ready { error })
-                })
-                .collect();
             self.on_ready(&ready);
         }
         self.interests = interests;
-        self.pollfds = pollfds;
         polled.map(|_| false)
     }
 
@@ -569,4 +573,20 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|s| -s))
         .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_saturates_instead_of_overflowing_the_clock() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        let far = later(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(60 * 60 * 24 * 365));
+    }
 }

@@ -49,7 +49,7 @@
 //! ```
 
 mod decode;
-mod fd;
+mod drain;
 mod lines;
 mod options;
 mod pump;

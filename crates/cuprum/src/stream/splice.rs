@@ -8,16 +8,19 @@
 //! Once bytes have been spliced, `EINVAL` is an error like any other.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
-use super::fd;
+use rustix::event::PollFlags;
+use rustix::io::Errno;
+use rustix::pipe::SpliceFlags;
+
+use super::drain::{add_bytes, drain_reader, is_downstream_closed};
 use super::options::{Drain, Method, PumpReport};
-use super::pump::{add_bytes, drain_reader, is_downstream_closed};
-use crate::{Error, Result};
+use crate::{fd, Error, Result};
 
 /// Move pages instead of copying where the kernel can, and hint that more
 /// data follows.
-const FLAGS: libc::c_uint = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
+const FLAGS: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::MORE);
 
 const CONTEXT: &str = "splice from the source to the sink descriptor";
 
@@ -41,44 +44,33 @@ pub(super) fn pump(
                 total = add_bytes(total, n)?;
                 spliced = true;
             }
-            Err(err) => match err.raw_os_error() {
-                Some(libc::EINVAL) if !spliced => return Ok(None),
-                Some(code) if fd::is_would_block(code) => {
-                    wait_both(reader, writer).map_err(|e| Error::io(e, CONTEXT))?;
-                }
-                _ if is_downstream_closed(&err) => {
+            Err(Errno::INVAL) if !spliced => return Ok(None),
+            Err(Errno::AGAIN) => {
+                wait_both(reader, writer).map_err(|e| Error::io(e, CONTEXT))?;
+            }
+            Err(errno) => match io::Error::from(errno) {
+                err if is_downstream_closed(&err) => {
                     let mut buf = vec![0_u8; chunk];
                     drain_reader(reader, &mut buf, drain)?;
                     return Ok(Some(PumpReport::new(total, Method::Splice, true)));
                 }
-                _ => return Err(Error::io(err, CONTEXT)),
+                err => return Err(Error::io(err, CONTEXT)),
             },
         }
     }
 }
 
-/// One `splice(2)` call, retried on `EINTR`.
-fn splice_once(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+/// One `splice(2)` call, retried on `EINTR`; null offsets: each file's
+/// own position is used and advanced.
+fn splice_once(
+    reader: BorrowedFd<'_>,
+    writer: BorrowedFd<'_>,
+    len: usize,
+) -> rustix::io::Result<usize> {
     loop {
-        // SAFETY: both descriptors are live for the duration of their
-        // borrows; null offsets tell the kernel to use (and advance) each
-        // file's own position, so no memory is passed in.
-        let n = unsafe {
-            libc::splice(
-                reader.as_raw_fd(),
-                std::ptr::null_mut(),
-                writer.as_raw_fd(),
-                std::ptr::null_mut(),
-                len,
-                FLAGS,
-            )
-        };
-        if let Ok(n) = usize::try_from(n) {
-            return Ok(n);
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
+        match rustix::pipe::splice(reader, None, writer, None, len, FLAGS) {
+            Err(Errno::INTR) => {}
+            other => return other,
         }
     }
 }
@@ -87,7 +79,7 @@ fn splice_once(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>, len: usize) -> io
 /// the reader, then room (or an error) on the writer. Waiting for each in
 /// turn, rather than for either, avoids spinning when only one is ready.
 fn wait_both(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>) -> io::Result<()> {
-    fd::wait(reader, libc::POLLIN, None)?;
-    fd::wait(writer, libc::POLLOUT, None)?;
+    fd::wait(reader, PollFlags::IN, None)?;
+    fd::wait(writer, PollFlags::OUT, None)?;
     Ok(())
 }

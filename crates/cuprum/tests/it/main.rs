@@ -2,4 +2,5 @@
 mod checked;
 mod exec;
 mod fixture;
+mod reliability;
 mod stream;
