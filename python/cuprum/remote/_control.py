@@ -11,7 +11,7 @@ does not wait: it connects on its own, as ssh does when no master answers.
 
 The directory is created once per process with mode 0700
 (:func:`tempfile.mkdtemp`). At interpreter exit the process that started the
-masters stops them (SIGTERM; ssh removes its socket) and removes the
+masters stops them (SIGTERM, SIGKILL after half a second) and removes the
 directory; a master left behind by a killed process exits on its own after
 ``ControlPersist`` seconds without sessions.
 
@@ -23,10 +23,10 @@ host connects, and cancelling it tears the attempt down like any run.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import itertools
 import os
 import re
+import select
 import shutil
 import signal
 import tempfile
@@ -168,11 +168,26 @@ class Connection:
         return text or f"ssh exited with {code}"
 
     def stop(self) -> None:
-        """Stop the master (SIGTERM; ssh removes its socket); idempotent."""
+        """Stop the master: SIGTERM (ssh closes the connection and removes
+        its socket), SIGKILL if it still runs after a short grace — ssh can
+        miss a SIGTERM that arrives while a session is closing. Idempotent."""
         pid, self.pid = self.pid, None
-        if pid is not None and Path(self.socket).exists():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
+        if pid is None or not Path(self.socket).exists():
+            return
+        try:
+            watch = os.pidfd_open(pid)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            readable, _, _ = select.select([watch], [], [], _GRACE)
+            if not readable:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        finally:
+            os.close(watch)
+        Path(self.socket).unlink(missing_ok=True)
 
 
 class Launch:
