@@ -76,8 +76,8 @@ def timed(call: Callable[[], object]) -> tuple[Any, float]:
     return value, time.monotonic() - began
 
 
-def missing_cmd() -> SafeCmd:
-    missing = Program("/nonexistent/cuprum-missing-program")
+def missing_cmd(path: str | Path = "/nonexistent/cuprum-missing-program") -> SafeCmd:
+    missing = Program(str(path))
     project = ProjectSettings(
         name="missing", programs=(missing,), documentation_locations=(), noise_rules=()
     )
@@ -153,7 +153,11 @@ def test_echo_sends_final_stdout_and_every_stderr_to_the_sinks(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     ctx = ExecutionContext(stdout_sink=out, stderr_sink=err)
-    cmd = fx("both", "hidden", "err-0") | fx("err", "err-1") | fx("both", "shown", "err-2")
+    # The middle stage reads its input before exiting: one that exits at once
+    # may close the pipe before the first stage writes, which then dies of
+    # SIGPIPE before printing `err-0` (as in a shell).
+    middle = sh_cmd("cat >/dev/null; echo err-1 >&2")
+    cmd = fx("both", "hidden", "err-0") | middle | fx("both", "shown", "err-2")
     result = runner(cmd, output=RunOutputOptions(capture=True, echo=True), context=ctx)
     assert out.getvalue() == "shown\n"
     assert sorted(err.getvalue().splitlines()) == ["err-0", "err-1", "err-2"]
@@ -384,11 +388,26 @@ def test_stage_killed_by_a_signal(fx: SafeCmdBuilder, runner: Run) -> None:
     assert not last.ok
 
 
-def test_spawn_failure_at_a_later_stage_tears_down_the_earlier(
+def test_a_missing_program_at_a_later_stage_starts_no_stage(
     fx: SafeCmdBuilder, runner: Run, events: list[ExecEvent]
 ) -> None:
-    """§11.57."""
-    pipeline = fx("sleep", 30) | missing_cmd()
+    """Every stage's program is resolved before the first one spawns."""
+    with pytest.raises(FileNotFoundError, match="cuprum-missing-program"):
+        runner(fx("sleep", 30) | missing_cmd())
+    phases = [(e.phase, e.tags["pipeline_stage_index"]) for e in events]
+    assert phases == [("plan", 0), ("plan", 1)]
+    assert_no_children()
+
+
+def test_spawn_failure_at_a_later_stage_tears_down_the_earlier(
+    fx: SafeCmdBuilder, runner: Run, events: list[ExecEvent], tmp_path: Path
+) -> None:
+    """§11.57, with a stage that exists but fails at exec: its interpreter
+    is missing."""
+    script = tmp_path / "no-interpreter"
+    script.write_text("#!/nonexistent/cuprum-missing-interpreter\n")
+    script.chmod(0o755)
+    pipeline = fx("sleep", 30) | missing_cmd(script)
     began = time.monotonic()
     with pytest.raises(FileNotFoundError):
         runner(pipeline, context=ExecutionContext(cancel_grace=0.2))

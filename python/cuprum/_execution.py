@@ -237,8 +237,9 @@ class Run(Generic[_T]):
             elif kind in {"echo_stdout", "echo_stderr"}:
                 self._chunk(stage, index, kind[5:], value)
             elif kind == "start":
-                stage.pid = value
+                stage.pid, executable = value
                 if self.observers:
+                    stage.tags = MappingProxyType({**stage.tags, "executable": executable})
                     self.emit(stage, "start")
             elif not self.observers or kind == "exit":
                 continue
@@ -304,6 +305,7 @@ class Run(Generic[_T]):
             portable_relay=portable,
             inline=self.inline,
             ok_codes=self._ok_codes(),
+            pass_fds=ctx.pass_fds,
         )
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle

@@ -33,6 +33,7 @@ def spawn(
     portable_relay: bool,
     inline: bool = False,
     ok_codes: Sequence[Sequence[int]] | None = None,
+    pass_fds: Sequence[int] | None = None,
 ) -> Execution: ...
 def _begin_shutdown() -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -47,9 +47,17 @@ class ExecutionContext:
     ``sys.stdout``/``sys.stderr`` at call time): a binary sink (``IO[bytes]``,
     e.g. ``open(path, "wb")``) and a text sink's ``buffer`` receive the raw
     bytes, any other text sink decoded text; ``encoding``/``errors``
-    decode output and encode text stdin; ``tags`` are merged into events.
-    An ``env`` value may be a :class:`~cuprum.Secret` (the ``repr`` shows
-    ``***``).
+    decode output and encode text stdin; ``tags`` are merged into events;
+    ``pass_fds`` are descriptors the child receives besides 0, 1 and 2 (every
+    other descriptor is closed in the child, even an inheritable one), stored
+    sorted without repeats. An ``env`` value may be a :class:`~cuprum.Secret`
+    (the ``repr`` shows ``***``).
+
+    Raises:
+        TypeError: ``cancel_grace`` is not a number, or ``pass_fds`` holds
+            something other than ``int``s.
+        ValueError: ``cancel_grace`` is not finite, or ``pass_fds`` holds a
+            descriptor below 3.
     """
 
     env: Mapping[str, str] | None = None
@@ -61,6 +69,7 @@ class ExecutionContext:
     encoding: str = "utf-8"
     errors: str = "replace"
     tags: Mapping[str, object] | None = None
+    pass_fds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         grace = self.cancel_grace
@@ -70,6 +79,28 @@ class ExecutionContext:
         if not math.isfinite(grace):
             msg = f"cancel_grace must be finite, got {grace!r}"
             raise ValueError(msg)
+        if self.pass_fds != ():
+            object.__setattr__(self, "pass_fds", _descriptors(self.pass_fds))
+
+
+def _descriptors(fds: object) -> tuple[int, ...]:
+    """``fds`` checked (ints, 3 or above), sorted, without repeats."""
+    if isinstance(fds, (str, bytes)) or not isinstance(fds, Iterable):
+        msg = f"`pass_fds` must be a collection of descriptors, not {type(fds).__name__}"
+        raise TypeError(msg)
+    checked: set[int] = set()
+    for fd in fds:
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            msg = f"`pass_fds` holds {fd!r}; descriptors are ints"
+            raise TypeError(msg)
+        if fd < 3:
+            msg = (
+                f"`pass_fds` holds {fd}; pass descriptors 3 and above "
+                "(0, 1 and 2 are the child's stdin, stdout and stderr)"
+            )
+            raise ValueError(msg)
+        checked.add(fd)
+    return tuple(sorted(checked))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

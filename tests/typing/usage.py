@@ -137,7 +137,10 @@ def run_sync_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
         encoding="utf-8",
         errors="strict",
         tags={"job": 1},
+        pass_fds=(3, 4),
     )
+    passed: tuple[int, ...] = ctx.pass_fds
+    use(passed)
     output = RunOutputOptions(capture=True, echo=False)
     result: CommandResult = cmd.run_sync(
         output=output, timeout=5.0, context=ctx, stdin=StdinInput(text="input")

@@ -5,9 +5,7 @@
 //! it happens, and OS errors keep their `errno`.
 
 use cuprum::{Error, ErrorKind};
-use pyo3::exceptions::{
-    PyFileNotFoundError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
-};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
@@ -20,32 +18,35 @@ pyo3::import_exception!(cuprum.catalogue, UnknownProgramError);
 /// | `Io` without an `errno` | `OSError(message)` |
 /// | `WriteZero`, `Overflow` | `OSError(message)` (`errno` is `None`) |
 /// | `InvalidArgument` | `ValueError(message)` |
-/// | `ProgramNotFound` | `FileNotFoundError(errno, strerror, program)` |
-/// | `PermissionDenied` | `PermissionError(errno, strerror, program)` |
-/// | `BadWorkingDirectory` | `FileNotFoundError(errno, strerror, directory)` |
+/// | `ProgramNotFound` | `FileNotFoundError(errno, message, program)` |
+/// | `PermissionDenied` | `PermissionError(errno, message, program)` |
+/// | `BadWorkingDirectory` | `FileNotFoundError`, `NotADirectoryError`, … `(errno, message, directory)` |
 /// | `UnknownProgram` | `cuprum.catalogue.UnknownProgramError(message)` (a `LookupError`) |
 /// | `Internal` | `cuprum.exceptions.EngineError(message)` (a `RuntimeError`) |
 /// | `ExitStatus`, `TimedOut` | `RuntimeError(message)`: only the engine's checked runs produce them, which the bindings never call (Python checks exit codes itself and raises `ExitCodeError`/`TimeoutExpired`) |
 ///
-/// `strerror` is the OS description without Rust's `" (os error N)"`
-/// suffix. For `ProgramNotFound`, `PermissionDenied` and
-/// `BadWorkingDirectory` the engine's message is the program or directory
-/// itself and becomes the exception's `filename`; the `errno` defaults to
-/// `ENOENT`, `EACCES` and `ENOENT` when the error carries none.
+/// An error about a file — a program that could not be found or executed
+/// (`ENOEXEC`, `E2BIG` and the rest of the `Io` kind included) or a working
+/// directory — becomes `OSError(errno, strerror, filename)`, where Python
+/// picks the subclass from the errno, `filename` is the program as it was
+/// named (or the directory), and `strerror` is the engine's message (naming
+/// the program and the file it resolved to, or the directory) followed by
+/// the OS description, so `repr()` shows them too. The `errno` defaults to
+/// `ENOENT` for `ProgramNotFound` and `BadWorkingDirectory` and to `EACCES`
+/// for `PermissionDenied` when the error carries none. Other `strerror`s are
+/// the OS description without Rust's `" (os error N)"` suffix.
 pub(crate) fn to_py_err(err: Error) -> PyErr {
     match err.kind() {
-        ErrorKind::Io => os_error(&err),
+        ErrorKind::Io => match err.path() {
+            Some(_) => about_file(&err, None),
+            None => os_error(&err),
+        },
         ErrorKind::WriteZero | ErrorKind::Overflow => PyOSError::new_err(err.message().to_owned()),
         ErrorKind::InvalidArgument => PyValueError::new_err(err.message().to_owned()),
-        ErrorKind::ProgramNotFound => {
-            PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
+        ErrorKind::ProgramNotFound | ErrorKind::BadWorkingDirectory => {
+            about_file(&err, Some(libc::ENOENT))
         }
-        ErrorKind::PermissionDenied => {
-            PyPermissionError::new_err(os_args_with_name(&err, libc::EACCES))
-        }
-        ErrorKind::BadWorkingDirectory => {
-            PyFileNotFoundError::new_err(os_args_with_name(&err, libc::ENOENT))
-        }
+        ErrorKind::PermissionDenied => about_file(&err, Some(libc::EACCES)),
         ErrorKind::UnknownProgram => UnknownProgramError::new_err(err.message().to_owned()),
         ErrorKind::Internal => crate::guard::EngineError::new_err(err.message().to_owned()),
         ErrorKind::ExitStatus | ErrorKind::TimedOut => {
@@ -68,13 +69,22 @@ fn os_error(err: &Error) -> PyErr {
     }
 }
 
-/// `(errno, strerror, filename)` for the spawn-related kinds.
-fn os_args_with_name(err: &Error, default_errno: i32) -> (i32, String, String) {
-    let (errno, strerror) = match (err.raw_os_error(), err.os_description()) {
-        (Some(errno), Some(strerror)) => (errno, strerror),
-        _ => (default_errno, describe(default_errno)),
+/// `OSError(errno, "message: description", filename)`: Python turns it into
+/// the subclass for `errno` (`FileNotFoundError`, `NotADirectoryError`,
+/// `PermissionError`, …).
+fn about_file(err: &Error, default_errno: Option<i32>) -> PyErr {
+    let (errno, description) = match (err.raw_os_error(), err.os_description()) {
+        (Some(errno), Some(description)) => (errno, description),
+        _ => match default_errno {
+            Some(errno) => (errno, describe(errno)),
+            None => return PyOSError::new_err(err.message().to_owned()),
+        },
     };
-    (errno, strerror, err.message().to_owned())
+    let filename = err
+        .path()
+        .map_or_else(|| err.message().into(), |path| path.as_os_str().to_owned());
+    let strerror = format!("{}: {description}", err.message());
+    PyOSError::new_err((errno, strerror, filename))
 }
 
 /// The OS description of `errno`, without Rust's `" (os error N)"` suffix.

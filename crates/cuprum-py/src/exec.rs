@@ -117,7 +117,7 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
-    ok_codes=None
+    ok_codes=None, pass_fds=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -144,6 +144,7 @@ pub(crate) fn spawn<'py>(
     portable_relay: bool,
     inline: bool,
     ok_codes: Option<Vec<Vec<i32>>>,
+    pass_fds: Option<Vec<i32>>,
 ) -> PyResult<Execution> {
     guarded(|| {
         if shutting_down() {
@@ -200,7 +201,8 @@ pub(crate) fn spawn<'py>(
                 RelayMethod::Portable
             } else {
                 RelayMethod::Auto
-            });
+            })
+            .pass_fds(pass_fds.unwrap_or_default());
         let inner = py
             .detach(|| {
                 if inline {
@@ -247,7 +249,10 @@ fn stream_name(py: Python<'_>, stream: Stream, echo: bool) -> Bound<'_, PyString
 fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
     let stage = event.stage;
     let (kind, value): (Bound<'py, PyString>, Bound<'py, PyAny>) = match event.kind {
-        EventKind::Start { pid } => (intern!(py, "start").clone(), pid.into_bound_py_any(py)?),
+        EventKind::Start { pid, executable } => (
+            intern!(py, "start").clone(),
+            (pid, executable.into_os_string()).into_bound_py_any(py)?,
+        ),
         EventKind::Stdin { bytes } => (intern!(py, "stdin").clone(), bytes.into_bound_py_any(py)?),
         EventKind::StdinError { op, error } => {
             let op = match op {

@@ -26,6 +26,7 @@
 //! | `env NAME` | print the variable's value, or exit 3 if unset |
 //! | `pwd` | print the working directory |
 //! | `pgid` | print the process group id |
+//! | `fds` | print the open descriptors, ascending, separated by spaces |
 
 use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
@@ -151,6 +152,7 @@ fn run(command: &str, rest: &[String]) -> io::Result<ExitCode> {
             let group = unsafe { libc::getpgrp() };
             writeln!(out, "{group}")?;
         }
+        "fds" => writeln!(out, "{}", open_fds()?.join(" "))?,
         other => {
             eprintln!("cuprum-fixture: unknown subcommand `{other}`");
             return Ok(ExitCode::from(2));
@@ -158,6 +160,22 @@ fn run(command: &str, rest: &[String]) -> io::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The descriptors open in this process, read from `/proc/self/fd` (the
+/// listing's own descriptor, closed again by then, is left out).
+fn open_fds() -> io::Result<Vec<String>> {
+    let mut listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    listed.sort_unstable();
+    Ok(listed
+        .into_iter()
+        // SAFETY: F_GETFD only reads descriptor flags; a closed descriptor
+        // fails with EBADF.
+        .filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } != -1)
+        .map(|fd| fd.to_string())
+        .collect())
 }
 
 fn number_signed(rest: &[String]) -> io::Result<i64> {

@@ -29,8 +29,12 @@ pub struct Command {
 const DEFAULT_OK_CODES: [i32; 1] = [0];
 
 impl Command {
-    /// A command that runs `program` with no arguments. A program without a
-    /// `/` is looked up on `PATH` when it is spawned.
+    /// A command that runs `program` with no arguments. When it is spawned, a
+    /// program without a `/` is looked up on the `PATH` of the engine's own
+    /// process and a relative path is taken from the engine's working
+    /// directory — never from the run's environment or working directory —
+    /// and the child is executed by the absolute path found (`argv[0]` stays
+    /// `program`).
     #[must_use]
     pub fn new(program: impl Into<OsString>) -> Self {
         Self {

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// A convenient alias for results produced by the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -18,9 +19,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The program to run does not exist (`ENOENT` at spawn).
+    /// The program to run does not exist: no match on `PATH`, no file at the
+    /// path it names, or `ENOENT` at spawn (for example a script whose
+    /// interpreter is missing).
     ProgramNotFound,
-    /// The program exists but may not be executed (`EACCES`/`EPERM` at spawn).
+    /// The program exists but may not be executed (`EACCES`/`EPERM`).
     PermissionDenied,
     /// The working directory requested for a child does not exist or is not a
     /// directory.
@@ -60,6 +63,7 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     source: Option<io::Error>,
+    path: Option<PathBuf>,
 }
 
 impl Error {
@@ -80,6 +84,7 @@ impl Error {
                 kind,
                 message: message.into(),
                 source: None,
+                path: None,
             }),
         }
     }
@@ -117,6 +122,36 @@ impl Error {
                 kind,
                 message: message.into(),
                 source: Some(source),
+                path: None,
+            }),
+        }
+    }
+
+    /// Builds an error of `kind` about the file or directory `path` (a
+    /// program as it was named, or a working directory), carrying the OS
+    /// error it came from.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::{Error, ErrorKind};
+    /// let os = std::io::Error::from_raw_os_error(libc::ENOENT);
+    /// let err = Error::with_path(ErrorKind::ProgramNotFound, "program `nope` not found on PATH", "nope", os);
+    /// assert_eq!(err.path(), Some(std::path::Path::new("nope")));
+    /// ```
+    #[must_use]
+    pub fn with_path(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        path: impl Into<PathBuf>,
+        source: io::Error,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                source: Some(source),
+                path: Some(path.into()),
             }),
         }
     }
@@ -131,6 +166,13 @@ impl Error {
     #[must_use]
     pub fn message(&self) -> &str {
         &self.inner.message
+    }
+
+    /// The file or directory the error is about, if any: the program as it
+    /// was named (spawn errors) or the working directory.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
     }
 
     /// The `errno` of the underlying OS error, if any.
@@ -163,6 +205,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.inner.kind)
             .field("message", &self.inner.message)
             .field("source", &self.inner.source)
+            .field("path", &self.inner.path)
             .finish()
     }
 }

@@ -54,6 +54,23 @@
 //! # Ok::<(), cuprum::Error>(())
 //! ```
 //!
+//! A program is bound to one file before anything spawns: a name without a
+//! `/` is found on the engine process's own `PATH`, a relative path against
+//! its working directory — never the run's environment or working directory
+//! — and the start event reports the file. Children receive descriptors 0, 1
+//! and 2 plus [`exec::ExecSpec::pass_fds`], nothing else:
+//!
+//! ```
+//! use cuprum::Command;
+//! use cuprum::exec::{EventKind, ExecSpec};
+//!
+//! let spawned = ExecSpec::command(Command::new("true")).spawn()?;
+//! let first = spawned.wait_events(None).events.remove(0);
+//! let EventKind::Start { executable, .. } = first.kind else { unreachable!() };
+//! assert!(executable.is_absolute() && executable.ends_with("true"));
+//! # Ok::<(), cuprum::Error>(())
+//! ```
+//!
 //! ## Modules
 //!
 //! - [`exec`]: spawn and supervise commands and pipelines; events; outcomes.

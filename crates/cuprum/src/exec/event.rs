@@ -1,6 +1,7 @@
 //! What an execution reports while it runs.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which output stream a chunk or line came from.
@@ -38,6 +39,10 @@ pub enum EventKind {
     Start {
         /// Its process id.
         pid: u32,
+        /// The absolute path of the file it runs: its program resolved on
+        /// the engine's own `PATH` (or against its working directory) before
+        /// anything was spawned.
+        executable: PathBuf,
     },
     /// The whole stdin payload was written and the pipe closed.
     Stdin {

@@ -140,8 +140,12 @@ impl ExecSpec {
     ///
     /// Whatever can be checked before spawning:
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) (a
-    /// NUL byte, an illegal variable name, an empty pipeline) and
-    /// [`ErrorKind::BadWorkingDirectory`](crate::ErrorKind::BadWorkingDirectory);
+    /// NUL byte, an illegal variable name, an empty pipeline, a bad
+    /// `pass_fds`),
+    /// [`ErrorKind::BadWorkingDirectory`](crate::ErrorKind::BadWorkingDirectory),
+    /// and [`ErrorKind::ProgramNotFound`](crate::ErrorKind::ProgramNotFound)
+    /// or [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)
+    /// when a stage's program cannot be bound to an executable file;
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the engine's threads
     /// cannot be started.
     ///
@@ -152,12 +156,12 @@ impl ExecSpec {
     /// use cuprum::exec::ExecSpec;
     /// let outcome = ExecSpec::command(Command::new("true")).submit()?.wait();
     /// assert_eq!(outcome.stages[0].exit_code, 0);
-    /// let missing = ExecSpec::command(Command::new("no-such-program-here")).submit()?.wait();
-    /// assert_eq!(missing.error.unwrap().kind(), ErrorKind::ProgramNotFound);
+    /// let missing = ExecSpec::command(Command::new("no-such-program-here")).submit();
+    /// assert_eq!(missing.unwrap_err().kind(), ErrorKind::ProgramNotFound);
     /// # Ok::<(), cuprum::Error>(())
     /// ```
-    pub fn submit(self) -> Result<Execution> {
-        start::validate(&self)?;
+    pub fn submit(mut self) -> Result<Execution> {
+        start::validate(&mut self)?;
         let grace = self.cancel_grace;
         let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
         reactor::submit(std::sync::Arc::clone(&shared), self)?;
@@ -385,6 +389,15 @@ impl Drop for Execution {
             return;
         }
         if self.shared.is_done() {
+            // The reactor thread lets go of the run's shared state right
+            // after publishing the outcome; wait for that moment, so the
+            // run's last descriptors (the notifier and the control
+            // descriptor) are closed when this handle is.
+            drop(self.inline.take());
+            let began = Instant::now();
+            while Arc::strong_count(&self.shared) > 1 && began.elapsed() < Duration::from_secs(1) {
+                std::thread::yield_now();
+            }
             return;
         }
         self.shared.request_cancel(self.grace);

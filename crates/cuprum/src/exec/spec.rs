@@ -1,7 +1,7 @@
 //! What to run and how: [`ExecSpec`] and its stream settings.
 
 use std::ffi::OsString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,6 +143,9 @@ pub struct ExecSpec {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel_grace: Duration,
     pub(crate) relay: RelayMethod,
+    pub(crate) pass_fds: Vec<RawFd>,
+    /// Set by validation: the checked settings and resolved executables.
+    pub(crate) launch: Option<super::spawn::Launch>,
 }
 
 impl ExecSpec {
@@ -159,6 +162,8 @@ impl ExecSpec {
             timeout: None,
             cancel_grace: Duration::from_millis(500),
             relay: RelayMethod::Auto,
+            pass_fds: Vec::new(),
+            launch: None,
         }
     }
 
@@ -270,6 +275,28 @@ impl ExecSpec {
     #[must_use]
     pub fn relay(mut self, method: RelayMethod) -> Self {
         self.relay = method;
+        self
+    }
+
+    /// Descriptors every stage receives besides 0, 1 and 2, under the same
+    /// numbers (none by default). Every other descriptor is closed in the
+    /// child, even one the parent left inheritable. Each must be 3 or above
+    /// and open until [`spawn`](Self::spawn) returns.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use cuprum::Command;
+    /// use cuprum::exec::ExecSpec;
+    /// let file = std::fs::File::open("Cargo.toml")?;
+    /// let spec = ExecSpec::command(Command::new("true")).pass_fds([file.as_raw_fd()]);
+    /// assert_eq!(spec.spawn()?.wait().stages[0].exit_code, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn pass_fds(mut self, fds: impl IntoIterator<Item = RawFd>) -> Self {
+        self.pass_fds = fds.into_iter().collect();
         self
     }
 }

@@ -9,8 +9,8 @@
 //! which also kills the group first, so even an unwinding panic leaves no
 //! child behind.
 
+use super::spawn::Child;
 use std::os::fd::OwnedFd;
-use std::process::Child;
 use std::time::Instant;
 
 use rustix::process::{Pid, PidfdFlags, Signal, WaitIdOptions, WaitIdStatus};

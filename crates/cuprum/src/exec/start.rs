@@ -66,8 +66,14 @@ fn reader(
     })
 }
 
-/// Checks everything that can be checked before anything is spawned.
-pub(crate) fn validate(spec: &ExecSpec) -> Result<()> {
+/// Checks everything that can be checked before anything is spawned, and
+/// binds every stage to its executable — on the caller's thread, so that
+/// the engine's `PATH` and working directory are read at call time even when
+/// the stages are spawned later. Idempotent.
+pub(crate) fn validate(spec: &mut ExecSpec) -> Result<()> {
+    if spec.launch.is_some() {
+        return Ok(());
+    }
     for command in &spec.stages {
         command.validate()?;
     }
@@ -77,12 +83,7 @@ pub(crate) fn validate(spec: &ExecSpec) -> Result<()> {
             "nothing to run",
         ));
     }
-    if let Some(env) = &spec.env {
-        spawn::validate_env(env)?;
-    }
-    if let Some(cwd) = &spec.cwd {
-        spawn::validate_cwd(cwd)?;
-    }
+    spec.launch = Some(spawn::Launch::new(spec)?);
     Ok(())
 }
 
@@ -92,7 +93,11 @@ pub(crate) fn validate(spec: &ExecSpec) -> Result<()> {
 /// later stage instead returns a supervisor already tearing the earlier
 /// stages down, with the spawn error as its outcome's error.
 pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervisor> {
-    validate(&spec)?;
+    validate(&mut spec)?;
+    let prepared = spec
+        .launch
+        .take()
+        .ok_or_else(|| Error::new(crate::ErrorKind::Internal, "the run was not validated"))?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
@@ -179,14 +184,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 )?);
             }
             let started = Instant::now();
-            let child = spawn::spawn(
-                command,
-                spec.env.as_deref(),
-                spec.cwd.as_deref(),
-                stdin,
-                stdout,
-                stderr,
-            )?;
+            let child = prepared.spawn(index, command, stdin, stdout, stderr)?;
             let stage = StageProc::new(child, started);
             if index > 0 {
                 super::fault::hit("spawn");
@@ -197,7 +195,10 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
             Ok(stage) => {
                 events.push(Event {
                     stage: index,
-                    kind: EventKind::Start { pid: stage.pid },
+                    kind: EventKind::Start {
+                        pid: stage.pid,
+                        executable: prepared.executable(index).to_owned(),
+                    },
                 });
                 stages.push(stage);
             }

@@ -253,9 +253,13 @@ fn spawn_errors_are_typed_and_leave_nothing_running() {
         .spawn()
         .unwrap_err();
     assert_eq!(env.kind(), ErrorKind::InvalidArgument);
-    // A later stage that cannot start: the earlier ones are torn down and
-    // reaped, their start events stand, and the outcome carries the error.
-    let late = ExecSpec::pipeline(cmd(&["sleep", "30"]) | Command::new("/no/such/program"))
+    // A later stage that fails at exec (it exists, but its interpreter does
+    // not): the earlier ones are torn down and reaped, their start events
+    // stand, and the outcome carries the error.
+    let script = std::env::temp_dir().join(format!("cuprum-it-late-{}", std::process::id()));
+    std::fs::write(&script, "#!/no/such/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let late = ExecSpec::pipeline(cmd(&["sleep", "30"]) | Command::new(&script))
         .cancel_grace(Duration::from_millis(100))
         .spawn()
         .unwrap();
@@ -268,6 +272,7 @@ fn spawn_errors_are_typed_and_leave_nothing_running() {
     assert_eq!(outcome.stages.len(), 1);
     assert_eq!(outcome.stages[0].exit_code, -libc::SIGTERM);
     assert!(!exists(first));
+    std::fs::remove_file(&script).unwrap();
 }
 
 #[test]

@@ -3,4 +3,5 @@ mod checked;
 mod exec;
 mod fixture;
 mod reliability;
+mod spawn;
 mod stream;
