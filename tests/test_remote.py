@@ -156,6 +156,8 @@ def test_events_speak_of_the_remote_program_and_carry_the_host_tag(host: SshHost
     assert {event.program for event in events} == {PYTHON3}
     assert events[0].argv == ("python3", "-c", "print('x')")
     assert events[-1].exit_code == 0
+    # What ran locally is the ssh that carried the command.
+    assert Path(str(events[1].tags["executable"])).name == "ssh"
 
 
 def test_secrets_reach_the_remote_program_but_no_result_or_event(host: SshHost) -> None:
