@@ -25,6 +25,7 @@ SCENARIO_MODULES = (
     "benchmarks.early_exit",
     "benchmarks.reactor",
     "benchmarks.redirect",
+    "benchmarks.remote",
 )
 
 

@@ -87,6 +87,10 @@ TOP_LEVEL = {
     "StdinSource",
     "OutputTarget",
     "ErrorTarget",
+    # beyond.md §19
+    "SshError",
+    "SshHost",
+    "remote",
 }
 
 SH = {
@@ -117,7 +121,10 @@ EXCEPTIONS = {
     "UnhandledMetricsPhaseError",
     "UnknownProgramError",
     "ExitCodeError",
+    "SshError",
 }
+
+REMOTE = {"RemoteCmd", "SshError", "SshHost"}
 
 # Where each top-level name is defined (spec §1, "Home").
 HOMES = {
@@ -199,6 +206,7 @@ HOMES = {
         "OutputTarget",
         "ErrorTarget",
     ),
+    "cuprum.remote": ("SshHost", "SshError"),
 }
 
 
@@ -314,6 +322,7 @@ def test_exception_tree() -> None:
     assert issubclass(exceptions.TimeoutExpired, TimeoutError)
     assert issubclass(exceptions.TimeoutExpired, OSError)
     assert issubclass(exceptions.ExitCodeError, subprocess.CalledProcessError)
+    assert issubclass(exceptions.SshError, ConnectionError)
 
 
 def test_secrets_module_exports_the_secret_and_its_renderer() -> None:
@@ -385,3 +394,22 @@ def test_version_is_the_installed_distributions_and_outside_all() -> None:
 def test_unknown_top_level_name_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match=r"^module 'cuprum' has no attribute 'no_such_name'$"):
         getattr(cuprum, "no_such_name")  # noqa: B009 - the lookup itself is under test
+
+
+def test_remote_module_exports_the_host_its_command_and_its_error() -> None:
+    from cuprum import remote
+
+    assert set(remote.__all__) == REMOTE
+    assert cuprum.remote is remote
+    assert remote.SshHost is cuprum.SshHost
+    assert remote.SshError is exceptions.SshError
+    assert issubclass(remote.RemoteCmd, cuprum.SafeCmd)
+    assert "RemoteCmd" not in cuprum.__all__
+
+
+def test_ssh_error_pickles_with_its_host_and_detail() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(exceptions.SshError("web1", "Connection refused")))
+    assert (error.host, error.detail) == ("web1", "Connection refused")
+    assert str(error) == "ssh to 'web1' failed: Connection refused"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cuprum import builders as builders
+from cuprum import remote as remote
 from cuprum import sh as sh
 from cuprum.catalogue import CORE_OPS_PROJECT as CORE_OPS_PROJECT
 from cuprum.catalogue import COREUTILS as COREUTILS
@@ -60,9 +61,11 @@ from cuprum.exceptions import DuplicateProgramError as DuplicateProgramError
 from cuprum.exceptions import DuplicateProjectError as DuplicateProjectError
 from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ExitCodeError as ExitCodeError
+from cuprum.exceptions import SshError as SshError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
 from cuprum.program import Program as Program
+from cuprum.remote import SshHost as SshHost
 from cuprum.routing import DEVNULL as DEVNULL
 from cuprum.routing import PIPE as PIPE
 from cuprum.routing import STDOUT as STDOUT
@@ -155,6 +158,8 @@ __all__ = [
     "SafeCmdBuilder",
     "ScopeConfig",
     "Secret",
+    "SshError",
+    "SshHost",
     "StdinInput",
     "StdinSource",
     "TimeoutExpired",
@@ -171,6 +176,7 @@ __all__ = [
     "merge_env_overlays",
     "observe",
     "redact",
+    "remote",
     "resolve_env",
     "run_concurrent",
     "run_concurrent_sync",

@@ -16,6 +16,7 @@ cancellation — before the exception propagates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,7 +34,8 @@ _R = TypeVar("_R", bound="CommandResult | PipelineResult")
 Events = list[tuple[str, int, Any]]
 """A batch of engine events: ``(kind, stage, value)``."""
 Steps = Generator[_native.Execution, _native.Outcome, _R]
-"""A run as a generator: yields its handle once, receives the outcome."""
+"""A run as a generator: yields a handle per execution it needs (a remote
+command's connection, then the run itself) and receives each outcome."""
 
 
 def _outcome(handle: _native.Execution) -> _native.Outcome:
@@ -91,15 +93,21 @@ def _drive_sync(run: Run[_R]) -> _R:
     steps = run.steps()
     handle = next(steps)
     try:
-        outcome = _drain_sync(handle, run.dispatch, run.feed)
-    except BaseException:
-        _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
-        steps.close()
-        raise
+        while True:
+            try:
+                outcome = _drain_sync(handle, run.dispatch, run.feed)
+            except BaseException:
+                _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
+                steps.close()
+                raise
+            try:
+                handle = steps.send(outcome)
+            except StopIteration as stop:
+                result: _R = stop.value
+                return result
     finally:
         if run.feed is not None:
             run.feed.close_sync()
-    return _finish(steps, outcome)
 
 
 def _teardown_sync(handle: _native.Execution, grace: float) -> None:
@@ -119,28 +127,23 @@ def _teardown_sync(handle: _native.Execution, grace: float) -> None:
 async def _drive_async(run: Run[_R], library: Library) -> _R:
     steps = run.steps()
     handle = next(steps)
-    try:
-        outcome = await _drain_async(handle, run.dispatch, library, run.feed)
-    except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        # Wait until the run is reaped, even if cancelled again meanwhile.
-        await library.shielded(lambda: _drain_async(handle, None, library))
-        steps.close()
-        raise
-    if run.feed is not None:
-        # A generator the child stopped reading from early is closed now.
-        await run.feed.close_async()
-    return _finish(steps, outcome)
-
-
-def _finish(steps: Steps[_R], outcome: _native.Outcome) -> _R:
-    try:
-        steps.send(outcome)
-    except StopIteration as stop:
-        result: _R = stop.value
-        return result
-    msg = "run generator yielded twice"
-    raise RuntimeError(msg)
+    while True:
+        try:
+            outcome = await _drain_async(handle, run.dispatch, library, run.feed)
+        except BaseException:
+            handle.cancel(max(run.ctx.cancel_grace, 0.0))
+            # Wait until the run is reaped, even if cancelled again meanwhile.
+            await library.shielded(functools.partial(_drain_async, handle, None, library))
+            steps.close()
+            raise
+        try:
+            handle = steps.send(outcome)
+        except StopIteration as stop:
+            if run.feed is not None:
+                # A generator the child stopped reading from early is closed now.
+                await run.feed.close_async()
+            result: _R = stop.value
+            return result
 
 
 # -- awaiting observe tasks -----------------------------------------------

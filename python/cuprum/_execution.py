@@ -27,7 +27,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
@@ -39,6 +39,7 @@ from cuprum._drivers import Events, Steps
 from cuprum._options import ExecutionContext, RunOutputOptions
 from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
+from cuprum._transport import Launch, tags_with_transport, transport_of
 from cuprum.context import current_context, merge_env_overlays, resolve_env
 from cuprum.events import ExecEvent, ExecId, default_tags, new_exec_id
 from cuprum.exceptions import ExitCodeError
@@ -58,9 +59,10 @@ class _Stage:
     """Per-stage data built once per execution (never per line). The event
     identity (``exec_id``, ``tags``) exists only when someone observes.
     ``argv`` is what may be shown (secrets as ``***``); only the spawn
-    reveals them."""
+    reveals them. A remote command's ``transport`` turns that argv into
+    the local one at spawn (``launch``)."""
 
-    __slots__ = ("argv", "cmd", "exec_id", "pid", "secret", "tags")
+    __slots__ = ("argv", "cmd", "exec_id", "launch", "pid", "secret", "tags", "transport")
 
     def __init__(self, cmd: SafeCmd, exec_id: ExecId | None, tags: Mapping[str, object]) -> None:
         self.cmd = cmd
@@ -71,6 +73,8 @@ class _Stage:
         self.exec_id = exec_id
         self.tags = tags
         self.pid: int | None = None
+        self.transport = transport_of(cmd)
+        self.launch: Launch | None = None
 
 
 class Run(Generic[_T]):
@@ -120,7 +124,7 @@ class Run(Generic[_T]):
                     echo=self.output.echo,
                     stage_index=index if pipeline else None,
                     stage_count=count if pipeline else None,
-                    extra=self.ctx.tags,
+                    extra=tags_with_transport(cmd, self.ctx.tags),
                 )
                 if observed
                 else _NO_TAGS,
@@ -147,6 +151,11 @@ class Run(Generic[_T]):
         # supervisor thread, no wake-up hop); an awaited one needs the
         # engine's thread so the event loop stays free.
         self.inline = True
+        # True while a transport connects: those executions are not the
+        # run's, and their events are not dispatched. The seconds connecting
+        # took count against the run's timeout.
+        self.connecting = False
+        self.connect_s = 0.0
 
     # -- events ---------------------------------------------------------
 
@@ -222,6 +231,8 @@ class Run(Generic[_T]):
     def dispatch(self, events: Events) -> None:
         """Route a batch of engine events: echo chunks to sinks, the rest to
         observe hooks."""
+        if self.connecting:
+            return
         for kind, index, value in events:
             stage = self.stages[index]
             if kind == "stdout" or kind == "stderr":  # noqa: PLR1714 - the hot path
@@ -289,15 +300,7 @@ class Run(Generic[_T]):
         env = resolve_env(self.scope_env, ctx.env)
         fsencode = os.fsencode
         handle = _native.spawn(
-            [
-                [
-                    fsencode(arg)
-                    for arg in (
-                        reveal_argv(stage.cmd.argv_with_program) if stage.secret else stage.argv
-                    )
-                ]
-                for stage in self.stages
-            ],
+            [[fsencode(arg) for arg in self._exec_argv(stage)] for stage in self.stages],
             env=_encode_env(env) if env is not None else None,
             cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
             stdin=self.payload,
@@ -311,7 +314,7 @@ class Run(Generic[_T]):
             ),
             decode_utf8=utf8 and ctx.errors == "replace",
             line_events=self.native_lines,
-            timeout=self.timeout,
+            timeout=self.timeout if self.timeout is None else self.timeout - self.connect_s,
             cancel_grace=max(ctx.cancel_grace, 0.0),
             portable_relay=portable,
             inline=self.inline,
@@ -324,6 +327,47 @@ class Run(Generic[_T]):
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
 
+    def _exec_argv(self, stage: _Stage) -> Sequence[str]:
+        """What the engine executes for ``stage`` (secrets revealed)."""
+        argv = reveal_argv(stage.cmd.argv_with_program) if stage.secret else stage.argv
+        if stage.transport is None:
+            return argv
+        stage.launch = stage.transport.launch(
+            argv,
+            stdin=self.pipeline or self.payload is not None,
+            grace=max(self.ctx.cancel_grace, 0.0),
+        )
+        return stage.launch.argv
+
+    def _connect(self) -> Generator[_native.Execution, _native.Outcome, None]:
+        """Let each remote stage's transport connect (once per transport);
+        the time it takes counts against the run's timeout."""
+        transports = {id(s.transport): s.transport for s in self.stages if s.transport}
+        for transport in transports.values():
+            started = time.monotonic()
+            left = None if self.timeout is None else max(self.timeout - self.connect_s, 0.0)
+            self.connecting = True
+            try:
+                yield from transport.connect(timeout=left, inline=self.inline)
+            finally:
+                self.connecting = False
+                self.connect_s += time.monotonic() - started
+
+    def _finish_launches(self, outcome: _native.Outcome | None) -> None:
+        """Let each transport interpret its stage's exit (a transport failure
+        raises); release what the launches hold on every path."""
+        if all(stage.launch is None for stage in self.stages):
+            return
+        try:
+            if outcome is not None and outcome.error is None and not outcome.timed_out:
+                for stage, native in zip(self.stages, outcome.stages, strict=True):
+                    if stage.launch is not None:
+                        stage.launch.finish(native.exit_code)
+        finally:
+            for stage in self.stages:
+                if stage.launch is not None:
+                    stage.launch.close()
+
     def _ok_codes(self) -> list[list[int]] | None:
         """Each stage's ok codes for the engine's fail-fast; ``None`` when
         every stage accepts only 0 (the engine's default)."""
@@ -333,7 +377,8 @@ class Run(Generic[_T]):
         return [sorted(ok) for ok in codes]
 
     def steps(self) -> Steps[_T]:
-        """The run as a generator: yields the handle once, returns the result."""
+        """The run as a generator: yields a handle per execution (a remote
+        stage's connection first, then the run), returns the result."""
         if self.pipeline:
             # Resolve the relay backend before anything spawns.
             get_stream_backend()
@@ -348,7 +393,14 @@ class Run(Generic[_T]):
                 self.emit(stage, "plan")
             for hook in self.before:
                 hook(stage.cmd)
-        outcome = yield self._spawn()
+        if any(stage.transport is not None for stage in self.stages):
+            yield from self._connect()
+        try:
+            outcome = yield self._spawn()
+        except BaseException:
+            self._finish_launches(None)
+            raise
+        self._finish_launches(outcome)
         self._flush_text_lines()
         for echo in (self.echo_out, self.echo_err):
             if echo is not None:

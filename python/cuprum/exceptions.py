@@ -19,6 +19,8 @@
     └── OSError
         ├── TimeoutError
         │   └── TimeoutExpired           a run outlived its deadline
+        ├── ConnectionError
+        │   └── SshError                 ssh could not reach or log in to a remote host
         └── PermissionError
             └── ForbiddenProgramError
 
@@ -53,6 +55,7 @@ __all__ = [
     "EngineError",
     "ExitCodeError",
     "ForbiddenProgramError",
+    "SshError",
     "TimeoutExpired",
     "UnhandledMetricsPhaseError",
     "UnknownProgramError",
@@ -65,6 +68,24 @@ class EngineError(RuntimeError):
     The run it happened in was torn down before this was raised — every
     child terminated and reaped — so nothing of it is left behind.
     """
+
+
+class SshError(ConnectionError):
+    """ssh could not connect or authenticate to a remote host (its exit code 255).
+
+    ``host`` names the host as given to :class:`~cuprum.remote.SshHost`;
+    ``detail`` is ssh's own message (``connect to host … port 22: Connection
+    refused``). Raised before the remote program ran; a remote program's own
+    exit code 255 is an exit code like any other.
+    """
+
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(f"ssh to {host!r} failed: {detail}")
+        self.host = host
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.host, self.detail))
 
 
 _STDERR_TAIL_LINES = 5

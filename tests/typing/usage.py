@@ -393,6 +393,35 @@ async def routing_usage(cmd: SafeCmd, pipeline: Pipeline, log: Path) -> None:
     use(piped_text, data, source, target, error_target, special)
 
 
+def remote_usage(hosts: list[cuprum.SshHost]) -> None:
+    from cuprum.remote import RemoteCmd, SshHost
+
+    web = SshHost(
+        "web1",
+        user="deploy",
+        port=2222,
+        identity_file=Path("~/.ssh/id_ed25519"),
+        options={"ConnectTimeout": "5"},
+        catalogue=DEFAULT_CATALOGUE,
+    )
+    status: SafeCmd = web.make(cuprum.GIT)("status")
+    result: CommandResult[str] = status.run_sync(check=True)
+    piped: PipelineResult = (status | web.make(cuprum.GIT)("log")).run_sync()
+    fanned: ConcurrentResult = cuprum.run_concurrent_sync(
+        *(host.make(cuprum.GIT)("pull") for host in hosts), config=ConcurrentConfig(concurrency=8)
+    )
+    remote_cmd = RemoteCmd(program=cuprum.GIT, argv=(), project=status.project, host=web)
+    where: SshHost = remote_cmd.host
+    try:
+        status.run_sync()
+    except cuprum.SshError as error:
+        host_name: str = error.host
+        detail: str = error.detail
+        use(host_name, detail)
+    web.close()
+    use(result, piped, fanned, where)
+
+
 def print_event(event: ExecEvent) -> None:
     print(event.phase)
 
