@@ -62,7 +62,14 @@ from cuprum.exceptions import EngineError as EngineError
 from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
+from cuprum.process import InputStream as InputStream
+from cuprum.process import OutputStream as OutputStream
+from cuprum.process import PipelineProcess as PipelineProcess
+from cuprum.process import Process as Process
 from cuprum.program import Program as Program
+from cuprum.routing import DEVNULL as DEVNULL
+from cuprum.routing import PIPE as PIPE
+from cuprum.routing import STDOUT as STDOUT
 from cuprum.rust import is_rust_available as is_rust_available
 from cuprum.secrets import Secret as Secret
 from cuprum.secrets import redact as redact
@@ -101,13 +108,16 @@ __all__ = [
     "CORE_OPS_PROJECT",
     "DEFAULT_CATALOGUE",
     "DEFAULT_PROJECTS",
+    "DEVNULL",
     "DOCUMENTATION_PROJECT",
     "DOC_TOOL",
     "ECHO",
     "GIT",
     "LS",
     "PACKAGE_NAME",
+    "PIPE",
     "RSYNC",
+    "STDOUT",
     "TAR",
     "AfterHook",
     "AllowRegistration",
@@ -128,9 +138,13 @@ __all__ = [
     "ForbiddenProgramError",
     "HookRegistration",
     "IOOptions",
+    "InputStream",
     "LoggingHookRegistration",
+    "OutputStream",
     "Pipeline",
+    "PipelineProcess",
     "PipelineResult",
+    "Process",
     "Program",
     "ProgramCatalogue",
     "ProgramEntry",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cuprum import _aio as aio
 from cuprum import _lifecycle, _native
@@ -75,16 +75,91 @@ async def _drain_async(
     return _outcome(handle)
 
 
+class Started(Generic[_R]):
+    """A run that has been started: its handle, and the one way to finish
+    it. ``run()``/``run_sync()`` are a start plus a wait; a live
+    :class:`~cuprum.Process` keeps the ``Started`` and waits later.
+
+    Whatever interrupts the wait (a raising hook, a cancelled task or scope,
+    Ctrl-C), the handle is cancelled and waited for before the exception
+    propagates. The result (or the error) is kept: waiting again returns
+    (or raises) the same.
+    """
+
+    def __init__(self, run: Run[_R]) -> None:
+        self.run = run
+        self.steps = run.steps()
+        self.handle = next(self.steps)
+        self.exit_codes: list[int | None] = [None] * len(run.stages)
+        self.finished = False
+        self.done = False
+        self.result: _R | None = None
+        self.error: BaseException | None = None
+        self.before_finish: Callable[[], None] | None = None
+
+    def dispatch(self, events: Events) -> None:
+        for kind, index, value in events:
+            if kind == "exit":
+                self.exit_codes[index] = value[0]
+        self.run.dispatch(events)
+
+    def pump(self) -> None:
+        """Take and dispatch the events waiting now (never blocks)."""
+        if self.finished:
+            return
+        events, finished = self.handle.take_events()
+        if events:
+            self.dispatch(events)
+        self.finished = finished
+
+    def _settled(self, outcome: _native.Outcome | None, error: BaseException | None) -> _R:
+        self.done = True
+        if error is not None:
+            self.error = error
+            self.steps.close()
+            raise error
+        assert outcome is not None
+        if self.before_finish is not None:
+            self.before_finish()
+        try:
+            self.result = _finish(self.steps, outcome)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        return self.result
+
+    def _cached(self) -> _R:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def wait_sync(self) -> _R:
+        if self.done:
+            return self._cached()
+        try:
+            outcome = _drain_sync(self.handle, self.dispatch)
+        except BaseException as error:
+            _teardown_sync(self.handle, max(self.run.ctx.cancel_grace, 0.0))
+            return self._settled(None, error)
+        return self._settled(outcome, None)
+
+    async def wait_async(self, library: Library) -> _R:
+        if self.done:
+            return self._cached()
+        handle = self.handle
+        try:
+            outcome = await _drain_async(handle, self.dispatch, library)
+        except BaseException as error:
+            handle.cancel(max(self.run.ctx.cancel_grace, 0.0))
+            # Wait until the run is reaped, even if cancelled again meanwhile.
+            await library.shielded(lambda: _drain_async(handle, None, library))
+            return self._settled(None, error)
+        return self._settled(outcome, None)
+
+
 def _drive_sync(run: Run[_R]) -> _R:
-    steps = run.steps()
-    handle = next(steps)
-    try:
-        outcome = _drain_sync(handle, run.dispatch)
-    except BaseException:
-        _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
-        steps.close()
-        raise
-    return _finish(steps, outcome)
+    return Started(run).wait_sync()
 
 
 def _teardown_sync(handle: _native.Execution, grace: float) -> None:
@@ -102,17 +177,7 @@ def _teardown_sync(handle: _native.Execution, grace: float) -> None:
 
 
 async def _drive_async(run: Run[_R], library: Library) -> _R:
-    steps = run.steps()
-    handle = next(steps)
-    try:
-        outcome = await _drain_async(handle, run.dispatch, library)
-    except BaseException:
-        handle.cancel(max(run.ctx.cancel_grace, 0.0))
-        # Wait until the run is reaped, even if cancelled again meanwhile.
-        await library.shielded(lambda: _drain_async(handle, None, library))
-        steps.close()
-        raise
-    return _finish(steps, outcome)
+    return await Started(run).wait_async(library)
 
 
 def _finish(steps: Steps[_R], outcome: _native.Outcome) -> _R:

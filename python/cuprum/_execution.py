@@ -86,8 +86,13 @@ class Run(Generic[_T]):
         context: ExecutionContext | None,
         stdin: StdinInput | None,
         check: bool = False,
+        live: frozenset[str] = frozenset(),
     ) -> None:
         self.check = check
+        # The streams handed to a live process (`start`), and what was left
+        # unread in them when it was waited for.
+        self.live = live
+        self.live_rest: dict[str, str | bytes] = {}
         self.output = output if output is not None else RunOutputOptions()
         self.ctx = context if context is not None else ExecutionContext()
         scope = current_context()
@@ -103,7 +108,7 @@ class Run(Generic[_T]):
         self.scope_env = scope.env_overlay
         self.pending: list[Awaitable[object]] = []
         self.capture = self.output.capture
-        self.piped = self.output.capture or self.output.echo
+        self.piped = self.output.capture or self.output.echo or bool(live - {"stdin"})
         count = len(parts)
         observed = bool(self.observers)
         self.stages = [
@@ -301,6 +306,9 @@ class Run(Generic[_T]):
             portable_relay=portable,
             inline=self.inline,
             ok_codes=self._ok_codes(),
+            stdin_live="stdin" in self.live,
+            stdout_live="stdout" in self.live,
+            stderr_live="stderr" in self.live,
         )
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
@@ -382,13 +390,16 @@ class Run(Generic[_T]):
 
     def _result(self, stage: _Stage, native: _native.StageOutcome) -> CommandResult:
         final = stage is self.stages[-1]
+        rest = self.live_rest
+        stdout = rest.get("stdout", native.stdout) if final else None
+        stderr = rest.get("stderr", native.stderr) if final else native.stderr
         return CommandResult(
             program=stage.cmd.program,
             argv=redact(stage.cmd.argv),
             exit_code=native.exit_code,
             pid=native.pid,
-            stdout=self._decode(native.stdout) if final else None,
-            stderr=self._decode(native.stderr),
+            stdout=self._decode(stdout),
+            stderr=self._decode(stderr),
             ok_codes=stage.cmd.ok_codes,
         )
 
@@ -521,3 +532,48 @@ def pipeline_run(
         stdin=None,
         check=check,
     )
+
+
+def _live_streams(stdin: object, stdout: object, stderr: object) -> frozenset[str]:
+    """The streams ``start()`` hands to the caller; anything but ``PIPE`` or
+    ``None`` (and stdin data) is a routing target, which ``run()`` handles."""
+    from cuprum.routing import PIPE
+
+    live = set()
+    for name, target in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr)):
+        if target is PIPE:
+            live.add(name)
+        elif target is not None and not (name == "stdin" and isinstance(target, StdinInput)):
+            msg = (
+                f"`start()` takes PIPE or None for `{name}`, got {target!r}; "
+                f"routing to files or descriptors is done by `run({name}=...)`"
+            )
+            raise ValueError(msg)
+    return frozenset(live)
+
+
+def start_run(
+    parts: Sequence[SafeCmd],
+    *,
+    pipeline: bool,
+    stdin: object,
+    stdout: object,
+    stderr: object,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+) -> Run[Any]:
+    """The run behind ``SafeCmd.start``/``Pipeline.start``: a run whose
+    ``PIPE`` streams are live, supervised by the engine's thread."""
+    live = _live_streams(stdin, stdout, stderr)
+    run: Run[Any] = Run(
+        parts,
+        pipeline=pipeline,
+        output=output,
+        timeout=timeout,
+        context=context,
+        stdin=stdin if isinstance(stdin, StdinInput) else None,
+        live=live,
+    )
+    run.inline = False
+    return run

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod errors;
 mod exec;
 mod guard;
+mod live;
 mod streams;
 
 /// Reports that the native engine is importable (always `True`).
@@ -26,6 +27,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;
     m.add_class::<exec::LineSplitter>()?;
+    m.add_class::<live::LiveStream>()?;
+    m.add_class::<live::LiveStdin>()?;
     m.add("ECHO_EVENTS", exec::ECHO_EVENTS)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::event::Event;
+use super::live::{InBuf, OutBuf};
 use super::notify::Notifier;
 use super::outcome::Outcome;
 
@@ -44,6 +45,16 @@ pub(crate) struct Shared {
     cancel: Mutex<Option<Instant>>,
     /// Every stage's pid, once the stages are running.
     pids: Mutex<Vec<u32>>,
+    /// The live streams of the run (set when it starts).
+    live: Mutex<LiveEnds>,
+}
+
+/// The consumer ends of a run's live streams.
+#[derive(Default, Clone)]
+pub(crate) struct LiveEnds {
+    pub(crate) stdin: Option<Arc<InBuf>>,
+    pub(crate) stdout: Option<Arc<OutBuf>>,
+    pub(crate) stderr: Option<Arc<OutBuf>>,
 }
 
 impl Shared {
@@ -56,6 +67,7 @@ impl Shared {
             control: Notifier::new()?,
             cancel: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
+            live: Mutex::default(),
         }))
     }
 
@@ -83,6 +95,30 @@ impl Shared {
     pub(crate) fn started(&self, events: Vec<Event>, pids: Vec<u32>) {
         *self.pids.lock().unwrap_or_else(PoisonError::into_inner) = pids;
         self.push(events);
+    }
+
+    pub(crate) fn set_live(&self, live: LiveEnds) {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = live;
+    }
+
+    pub(crate) fn live(&self) -> LiveEnds {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Wakes the supervisor for another round (a consumer made room, or a
+    /// writer handed over data).
+    pub(crate) fn wake_supervisor(&self) {
+        self.control.set();
+    }
+
+    /// Tells an event loop that live data moved (the notify descriptor
+    /// becomes readable).
+    pub(crate) fn signal_live(&self) {
+        self.signal();
+        self.cond.notify_all();
     }
 
     pub(crate) fn pids(&self) -> Vec<u32> {

@@ -22,6 +22,9 @@ pub enum Stdin {
     /// A pipe fed from a shared buffer, which is borrowed, never copied
     /// (the Python bindings lend a `bytes` object this way).
     Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
+    /// A pipe fed interactively through
+    /// [`Execution::live_stdin`](crate::exec::Execution::live_stdin).
+    Live,
 }
 
 impl std::fmt::Debug for Stdin {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Stdin {
             Self::Null => f.write_str("Null"),
             Self::Bytes(data) => write!(f, "Bytes({} bytes)", data.len()),
             Self::Shared(data) => write!(f, "Shared({} bytes)", (**data).as_ref().len()),
+            Self::Live => f.write_str("Live"),
         }
     }
 }
@@ -54,6 +58,9 @@ pub struct Output {
     pub capture: bool,
     /// Forward the bytes as they arrive.
     pub echo: Option<Echo>,
+    /// Hand the bytes to a consumer as they arrive, through a bounded
+    /// buffer ([`Execution::live_stdout`](crate::exec::Execution::live_stdout)).
+    pub live: bool,
 }
 
 impl Output {
@@ -70,6 +77,23 @@ impl Output {
         Self {
             capture: true,
             echo: None,
+            live: false,
+        }
+    }
+
+    /// Delivered live to a consumer (see [`crate::exec::LiveOutput`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let out = cuprum::exec::Output::live();
+    /// assert!(out.live && out.is_piped());
+    /// ```
+    #[must_use]
+    pub fn live() -> Self {
+        Self {
+            live: true,
+            ..Self::default()
         }
     }
 
@@ -89,7 +113,7 @@ impl Output {
     /// Whether the engine reads this stream (captured or echoed).
     #[must_use]
     pub fn is_piped(&self) -> bool {
-        self.capture || self.echo.is_some()
+        self.capture || self.echo.is_some() || self.live
     }
 }
 
@@ -143,6 +167,7 @@ pub struct ExecSpec {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel_grace: Duration,
     pub(crate) relay: RelayMethod,
+    pub(crate) live_buffer: usize,
 }
 
 impl ExecSpec {
@@ -159,6 +184,7 @@ impl ExecSpec {
             timeout: None,
             cancel_grace: Duration::from_millis(500),
             relay: RelayMethod::Auto,
+            live_buffer: super::live::DEFAULT_LIVE_BUFFER,
         }
     }
 
@@ -263,6 +289,15 @@ impl ExecSpec {
     #[must_use]
     pub fn cancel_grace(mut self, grace: Duration) -> Self {
         self.cancel_grace = grace;
+        self
+    }
+
+    /// The bound of each live output buffer, in bytes (default 1 MiB): when
+    /// it is full the engine stops reading the child's pipe until the
+    /// consumer takes data.
+    #[must_use]
+    pub fn live_buffer(mut self, bytes: usize) -> Self {
+        self.live_buffer = bytes;
         self
     }
 
