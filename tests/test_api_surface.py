@@ -78,6 +78,14 @@ TOP_LEVEL = {
     "ExitCodeError",
     "Secret",
     "redact",
+    # beyond.md §15 (the sentinels) and §16
+    "PIPE",
+    "DEVNULL",
+    "STDOUT",
+    "Process",
+    "PipelineProcess",
+    "InputStream",
+    "OutputStream",
 }
 
 SH = {
@@ -180,6 +188,8 @@ HOMES = {
     ),
     "cuprum.rust": ("is_rust_available",),
     "cuprum.secrets": ("Secret", "redact"),
+    "cuprum.routing": ("PIPE", "DEVNULL", "STDOUT"),
+    "cuprum.process": ("Process", "PipelineProcess", "InputStream", "OutputStream"),
 }
 
 
