@@ -86,7 +86,7 @@ class OutputStream:
     is allowed: each call takes what the other has not.
     """
 
-    __slots__ = ("_decoder", "_native", "_started", "_text", "_waiter", "name")
+    __slots__ = ("_decoder", "_native", "_pending", "_started", "_text", "_waiter", "name")
 
     def __init__(self, started: Started[_R], native: _native.LiveStream, name: str) -> None:
         self._started = started
@@ -101,6 +101,9 @@ class OutputStream:
             else codecs.getincrementaldecoder(ctx.encoding)(ctx.errors)
         )
         self._text = ""
+        # Lines taken from the engine but not yet given to the caller (a
+        # loop left early keeps them here for the next loop or the result).
+        self._pending: list[str] = []
         self._waiter = _AsyncWaiter(started.handle)
 
     def __repr__(self) -> str:
@@ -152,27 +155,39 @@ class OutputStream:
     def __iter__(self) -> Iterator[str]:
         pump = self._started.pump
         read = self._next_sync
-        while True:
-            pump()
-            batch = read()
-            if batch is None:
-                return
+        batch, self._pending = iter(self._pending), []
+        try:
             yield from batch
+            while True:
+                pump()
+                got = read()
+                if got is None:
+                    return
+                batch = iter(got)
+                yield from batch
+        finally:
+            # A list iterator knows where it stopped: keep the rest.
+            self._pending = list(batch)
 
     async def __aiter__(self) -> AsyncIterator[str]:
         pump, take, wait = self._started.pump, self._take, self._waiter.wait
+        batch, self._pending = iter(self._pending), []
         try:
+            for line in batch:
+                yield line
             while True:
                 pump()
-                batch = take()
-                if batch is None:
+                got = take()
+                if got is None:
                     return
-                if batch:
+                if got:
+                    batch = iter(got)
                     for line in batch:
                         yield line
                 else:
                     await wait()
         finally:
+            self._pending = list(batch)
             self._waiter.close()
 
     # -- text and bytes -----------------------------------------------------
@@ -214,11 +229,13 @@ class OutputStream:
         self._native.unbound()
 
     def _rest(self) -> str | bytes:
+        pending, self._pending = "".join(self._pending), []
         if self._decoder is None:
-            return self._native.rest(text=True)
+            return pending + str(self._native.rest(text=True))
         rest = self._native.rest(text=False)
         assert isinstance(rest, bytes)
-        return self._text.encode(self._started.run.ctx.encoding, "surrogateescape") + rest
+        text = pending + self._text
+        return text + self._decoder.decode(rest, final=True)
 
 
 class InputStream:
