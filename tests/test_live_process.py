@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -126,7 +127,8 @@ def test_stdin_data_is_accepted_by_start() -> None:
 
 def test_interactive_round_trip_with_a_line_echo_child() -> None:
     with fixture_cmd("line-echo").start(stdin=PIPE) as proc:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         lines = iter(proc.stdout)
         for word in ("one", "two", "three"):
             proc.stdin.write_sync(f"{word}\n")
@@ -138,7 +140,8 @@ def test_interactive_round_trip_with_a_line_echo_child() -> None:
 
 def test_write_after_the_child_closed_stdin_raises_broken_pipe() -> None:
     proc = fixture_cmd("head-lines", "1").start(stdin=PIPE)
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     proc.stdin.write_sync(b"only\n")
     # End of its stdout: the child has exited, its stdin is gone.
     assert list(proc.stdout) == ["only\n"]
@@ -207,7 +210,8 @@ def test_pipeline_start_feeds_the_first_stage_and_reads_the_last() -> None:
     with pipeline.start(stdin=PIPE) as proc:
         assert isinstance(proc, PipelineProcess)
         assert len(proc.pids) == 2
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.write_sync("hi\n")
         assert next(iter(proc.stdout)) == "> > hi\n"
         proc.stdin.close()
@@ -254,7 +258,7 @@ def test_an_idle_consumer_keeps_memory_flat_against_an_endless_producer() -> Non
         print(first.strip(), (after - before) // 1024)
         """
     )
-    here = os.path.dirname(__file__)
+    here = str(Path(__file__).parent)
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -288,7 +292,8 @@ def test_async_interactive_round_trip(flavour: Flavour) -> None:
     async def main() -> list[str]:
         answers = []
         async with fixture_cmd("line-echo").start(stdin=PIPE) as proc:
-            assert proc.stdin is not None and proc.stdout is not None
+            assert proc.stdin is not None
+            assert proc.stdout is not None
             async with contextlib.aclosing(proc.stdout.__aiter__()) as lines:
                 for word in ("a", "b"):
                     await proc.stdin.write(word + "\n")

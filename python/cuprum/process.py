@@ -34,7 +34,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cuprum import _aio as aio
 from cuprum._drivers import Started, _settle_sync
@@ -88,7 +88,7 @@ class OutputStream:
 
     __slots__ = ("_decoder", "_native", "_pending", "_started", "_text", "_waiter", "name")
 
-    def __init__(self, started: Started[_R], native: _native.LiveStream, name: str) -> None:
+    def __init__(self, started: Started[Any], native: _native.LiveStream, name: str) -> None:
         self._started = started
         self._native = native
         self.name = name
@@ -250,7 +250,7 @@ class InputStream:
 
     __slots__ = ("_closed", "_encoding", "_native", "_started", "_waiter")
 
-    def __init__(self, started: Started[_R], native: _native.LiveStdin) -> None:
+    def __init__(self, started: Started[Any], native: _native.LiveStdin) -> None:
         self._started = started
         self._native = native
         self._encoding = started.run.ctx.encoding
@@ -269,12 +269,13 @@ class InputStream:
         if self._closed:
             msg = "write to a closed `stdin` of a started process"
             raise ValueError(msg)
-        if isinstance(data, str):
-            data = data.encode(self._encoding)
-        elif not isinstance(data, bytes | bytearray | memoryview):
+        payload: object = data
+        if isinstance(payload, str):
+            payload = payload.encode(self._encoding)
+        if not isinstance(payload, bytes | bytearray | memoryview):
             msg = f"`stdin` takes str or bytes, got {type(data).__name__}"
             raise TypeError(msg)
-        return self._native.submit(bytes(data))
+        return self._native.submit(bytes(payload))
 
     def write_sync(self, data: str | bytes) -> None:
         """Write ``data``, blocking until the pipe has taken it."""
@@ -304,7 +305,7 @@ class _Live(Generic[_R]):
 
     def __init__(self, run: Run[_R]) -> None:
         self._started: Started[_R] = Started(run)
-        self._run = run
+        self._run: Run[_R] = run
         handle = self._started.handle
         out = handle.live_stream("stdout")
         err = handle.live_stream("stderr")
@@ -485,12 +486,14 @@ class Process(_Live[CommandResult]):
     @property
     def program(self) -> Program:
         """The program that runs."""
-        return self._run.stages[0].cmd.program
+        program: Program = self._run.stages[0].cmd.program
+        return program
 
     @property
     def argv(self) -> tuple[str, ...]:
         """The arguments after the program (secrets shown as ``***``)."""
-        return self._run.stages[0].argv[1:]
+        argv: tuple[str, ...] = self._run.stages[0].argv[1:]
+        return argv
 
     def __repr__(self) -> str:
         return f"<Process pid={self.pid} program={self.program!r} returncode={self.returncode}>"
