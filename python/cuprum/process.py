@@ -30,6 +30,7 @@ Semantics of teardown (each tested):
 from __future__ import annotations
 
 import codecs
+import itertools
 import os
 import signal
 import time
@@ -86,7 +87,7 @@ class OutputStream:
     is allowed: each call takes what the other has not.
     """
 
-    __slots__ = ("_decoder", "_native", "_pending", "_started", "_text", "_waiter", "name")
+    __slots__ = ("_current", "_decoder", "_native", "_started", "_text", "_waiter", "name")
 
     def __init__(self, started: Started[Any], native: _native.LiveStream, name: str) -> None:
         self._started = started
@@ -101,9 +102,9 @@ class OutputStream:
             else codecs.getincrementaldecoder(ctx.encoding)(ctx.errors)
         )
         self._text = ""
-        # Lines taken from the engine but not yet given to the caller (a
-        # loop left early keeps them here for the next loop or the result).
-        self._pending: list[str] = []
+        # The batch being handed out: lines taken from the engine but not
+        # yet given to the caller stay here for the next loop or the result.
+        self._current: Iterator[str] | None = None
         self._waiter = _AsyncWaiter(started.handle)
 
     def __repr__(self) -> str:
@@ -153,41 +154,43 @@ class OutputStream:
         return self._cut(chunk)
 
     def __iter__(self) -> Iterator[str]:
+        # `chain` hands out the lines of each batch in C; Python runs once
+        # per batch. The batch's iterator is kept, so lines of a loop left
+        # early stay for the next loop (or the result of `wait`).
+        return itertools.chain.from_iterable(self._batches())
+
+    def _batches(self) -> Iterator[Iterator[str]]:
         pump = self._started.pump
         read = self._next_sync
-        batch, self._pending = iter(self._pending), []
-        try:
-            yield from batch
-            while True:
-                pump()
-                got = read()
-                if got is None:
-                    return
-                batch = iter(got)
-                yield from batch
-        finally:
-            # A list iterator knows where it stopped: keep the rest.
-            self._pending = list(batch)
+        if self._current is not None:
+            yield self._current
+        while True:
+            pump()
+            got = read()
+            if got is None:
+                self._current = None
+                return
+            self._current = current = iter(got)
+            yield current
 
     async def __aiter__(self) -> AsyncIterator[str]:
         pump, take, wait = self._started.pump, self._take, self._waiter.wait
-        batch, self._pending = iter(self._pending), []
         try:
-            for line in batch:
-                yield line
             while True:
+                current = self._current
+                if current is not None:
+                    for line in current:
+                        yield line
                 pump()
                 got = take()
                 if got is None:
+                    self._current = None
                     return
                 if got:
-                    batch = iter(got)
-                    for line in batch:
-                        yield line
+                    self._current = iter(got)
                 else:
                     await wait()
         finally:
-            self._pending = list(batch)
             self._waiter.close()
 
     # -- text and bytes -----------------------------------------------------
@@ -229,7 +232,8 @@ class OutputStream:
         self._native.unbound()
 
     def _rest(self) -> str | bytes:
-        pending, self._pending = "".join(self._pending), []
+        pending = "".join(self._current) if self._current is not None else ""
+        self._current = None
         if self._decoder is None:
             return pending + str(self._native.rest(text=True))
         rest = self._native.rest(text=False)

@@ -244,41 +244,70 @@ impl LineCutter {
     /// Feeds `bytes`; calls `line` with every complete line. At end of
     /// stream (`eof`) the unterminated tail is a line too.
     pub fn feed(&mut self, bytes: &[u8], eof: bool, mut line: impl FnMut(&str)) {
+        self.feed_batch(bytes, eof, |batch| cut_lines(batch, &mut line));
+    }
+
+    /// Feeds `bytes`; calls `batch` once with the complete lines as one
+    /// string (nothing when no line is complete), for callers that cut it
+    /// themselves (see [`cut_lines`]).
+    pub fn feed_batch(&mut self, bytes: &[u8], eof: bool, batch: impl FnOnce(&str)) {
         self.decoder.decode(bytes, &mut self.text);
         if eof {
             self.decoder.finish(&mut self.text);
         }
         let data = self.text.as_bytes();
-        let mut start = 0;
-        for at in memchr::memchr2_iter(b'\n', b'\r', data) {
-            if at < start {
-                continue;
-            }
-            let end = if data[at] == b'\r' {
-                match data.get(at + 1) {
-                    Some(b'\n') => at + 2,
-                    Some(_) => at + 1,
-                    // A `\r` at the end may be the first half of `\r\n`.
-                    None if eof => at + 1,
-                    None => break,
+        let end = if eof {
+            data.len()
+        } else {
+            match memchr::memrchr2(b'\n', b'\r', data) {
+                // A `\r` at the end may be the first half of `\r\n`.
+                Some(at) if data[at] == b'\r' && at + 1 == data.len() => {
+                    memchr::memrchr2(b'\n', b'\r', &data[..at]).map_or(0, |p| p + 1)
                 }
-            } else {
-                at + 1
-            };
-            line(&self.text[start..end]);
-            start = end;
+                Some(at) => at + 1,
+                None => 0,
+            }
+        };
+        if end > 0 {
+            batch(&self.text[..end]);
         }
-        if eof && start < data.len() {
-            line(&self.text[start..]);
-            start = data.len();
-        }
-        self.text.drain(..start);
+        self.text.drain(..end);
     }
 
     /// Takes the text decoded but not yet returned as a line.
     pub fn take_rest(&mut self) -> String {
         self.decoder.finish(&mut self.text);
         std::mem::take(&mut self.text)
+    }
+}
+
+/// Cuts `text` into lines that keep their ending (`\n`, `\r\n` or `\r`);
+/// an unterminated tail is a line too.
+///
+/// # Example
+///
+/// ```
+/// let mut lines = Vec::new();
+/// cuprum::exec::cut_lines("a\r\nb\rc", |line| lines.push(line.to_owned()));
+/// assert_eq!(lines, ["a\r\n", "b\r", "c"]);
+/// ```
+pub fn cut_lines(text: &str, mut line: impl FnMut(&str)) {
+    let data = text.as_bytes();
+    let mut start = 0;
+    for at in memchr::memchr2_iter(b'\n', b'\r', data) {
+        if at < start {
+            continue;
+        }
+        let end = if data[at] == b'\r' && data.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            at + 1
+        };
+        line(&text[start..end]);
+        start = end;
+    }
+    if start < data.len() {
+        line(&text[start..]);
     }
 }
 

@@ -59,7 +59,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use event::{Event, EventKind, StdinOp, Stream};
-pub use live::{LineCutter, LiveInput, LiveOutput, DEFAULT_LIVE_BUFFER};
+pub use live::{cut_lines, LineCutter, LiveInput, LiveOutput, DEFAULT_LIVE_BUFFER};
 pub use outcome::{Captured, Outcome, StageOutcome};
 pub use shared::Batch;
 pub use spec::{Decode, Echo, ExecSpec, Output, RelayMethod, Stdin};
