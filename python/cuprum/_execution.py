@@ -20,10 +20,12 @@ sinks and Python-side line splitting in :mod:`cuprum._output`.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import inspect
 import logging
 import math
 import os
+import struct
 import sys
 import time
 import warnings
@@ -51,6 +53,16 @@ _observe_logger = logging.getLogger("cuprum.events")
 
 
 _NO_TAGS: Mapping[str, object] = MappingProxyType({})
+
+# Line events are cloned natively from a template when an `ExecEvent` is
+# exactly the object header followed by one pointer per field.
+_HEADER = object.__basicsize__
+_EVENT_SLOTS = len(ExecEvent.__slots__)
+_CLONE_EVENTS = (
+    ExecEvent.__basicsize__ == _HEADER + struct.calcsize("P") * _EVENT_SLOTS
+    and ExecEvent.__dictoffset__ == 0
+    and ExecEvent.__weakrefoffset__ == 0
+)
 _ONLY_ZERO = frozenset({0})
 
 
@@ -189,36 +201,32 @@ class Run(Generic[_T]):
                 self.schedule(result, phase)
 
     def emit_lines(self, stage: _Stage, phase: str, lines: list[str]) -> None:
-        """One event per line; the hot path when a chatty child is observed."""
-        make = ExecEvent
-        program, argv, cwd, env, pid = (
+        """One event per line; the hot path when a chatty child is observed.
+
+        The events of one batch are clones of one template built here (the
+        engine copies it per line and sets ``line``), so a line costs no
+        dataclass ``__init__``; they share the batch's ``timestamp``."""
+        template = ExecEvent(
+            phase,  # type: ignore[arg-type]
             stage.cmd.program,
             stage.argv,
             self.cwd,
             self.event_env,
             stage.pid,
+            time.time(),
+            None,
+            None,
+            None,
+            stage.tags,
+            exec_id=stage.exec_id,
         )
-        tags, exec_id, now, notify = stage.tags, stage.exec_id, time.time, self._notify
-        for line in lines:
-            event = make(
-                phase,  # type: ignore[arg-type]
-                program,
-                argv,
-                cwd,
-                env,
-                pid,
-                now(),
-                line,
-                None,
-                None,
-                tags,
-                None,
-                None,
-                None,
-                None,
-                exec_id,
-            )
-            notify(event, phase)
+        notify = self._notify
+        if _CLONE_EVENTS:
+            for event in _native.clone_events(template, _HEADER, _EVENT_SLOTS, lines):
+                notify(event, phase)
+            return
+        for line in lines:  # pragma: no cover - an interpreter with another object layout
+            notify(dataclasses.replace(template, line=line), phase)
 
     def dispatch(self, events: Events) -> None:
         """Route a batch of engine events: echo chunks to sinks, the rest to

@@ -1,7 +1,9 @@
 """Type stub for the private native module :mod:`cuprum._native`."""
 
 from collections.abc import Sequence
-from typing import Any, Literal, final
+from typing import Any, Generic, Literal, TypeVar, final
+
+_T = TypeVar("_T")
 
 def is_available() -> bool: ...
 
@@ -39,6 +41,12 @@ def spawn(
     live_buffer: int | None = None,
 ) -> Execution: ...
 def _begin_shutdown() -> None: ...
+def clone_events(template: _T, header: int, slots: int, lines: list[str]) -> CloneEvents[_T]: ...
+
+@final
+class CloneEvents(Generic[_T]):
+    def __iter__(self) -> CloneEvents[_T]: ...
+    def __next__(self) -> _T: ...
 
 @final
 class Execution:

@@ -365,7 +365,7 @@ async def live_process_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
             await stdin.write(b"more\n")
             stdin.close()
         if stdout is not None:
-            first: list[str] = [line for line in stdout]
+            first: list[str] = list(stdout)
             chunks: list[bytes] = list(stdout.iter_bytes())
             rest: str = stdout.read_sync()
             text: str = await stdout.read()
