@@ -337,3 +337,29 @@ def test_async_breaking_out_early_leaves_no_child(flavour: Flavour) -> None:
     pid = flavour.run(main)
     assert wait_dead(pid)
     assert_no_children()
+
+
+def test_waiting_again_returns_the_same_result_or_error() -> None:
+    proc = fixture_cmd("echo", "once").start(stdout=None)
+    first = proc.wait_sync()
+    assert proc.wait_sync() is first
+    assert first.stdout == "once\n"
+    failing = fixture_cmd("exit", "2").start()
+    with pytest.raises(ExitCodeError) as raised:
+        failing.wait_sync(check=True)
+    with pytest.raises(ExitCodeError) as again:
+        failing.wait_sync()
+    assert again.value is raised.value
+
+
+def test_line_events_of_one_batch_are_frozen_exec_events() -> None:
+    seen: list[ExecEvent] = []
+    with observe(seen.append):
+        fixture_cmd("lines", "3").run_sync()
+    lines = [event for event in seen if event.phase == "stdout"]
+    assert [event.line for event in lines] == ["line 0", "line 1", "line 2"]
+    assert all(type(event) is ExecEvent for event in lines)
+    with pytest.raises(AttributeError):
+        lines[0].line = "changed"  # type: ignore[misc]
+    assert lines[0].exec_id is not None
+    assert lines[0].pid == lines[2].pid

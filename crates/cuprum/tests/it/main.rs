@@ -2,5 +2,6 @@
 mod checked;
 mod exec;
 mod fixture;
+mod live;
 mod reliability;
 mod stream;
