@@ -91,6 +91,11 @@ TOP_LEVEL = {
     "SshError",
     "SshHost",
     "remote",
+    # beyond.md §16
+    "Process",
+    "PipelineProcess",
+    "InputStream",
+    "OutputStream",
 }
 
 SH = {
@@ -207,6 +212,7 @@ HOMES = {
         "ErrorTarget",
     ),
     "cuprum.remote": ("SshHost", "SshError"),
+    "cuprum.process": ("Process", "PipelineProcess", "InputStream", "OutputStream"),
 }
 
 

@@ -64,6 +64,10 @@ from cuprum.exceptions import ExitCodeError as ExitCodeError
 from cuprum.exceptions import SshError as SshError
 from cuprum.logging_hooks import LoggingHookRegistration as LoggingHookRegistration
 from cuprum.logging_hooks import logging_hook as logging_hook
+from cuprum.process import InputStream as InputStream
+from cuprum.process import OutputStream as OutputStream
+from cuprum.process import PipelineProcess as PipelineProcess
+from cuprum.process import Process as Process
 from cuprum.program import Program as Program
 from cuprum.remote import SshHost as SshHost
 from cuprum.routing import DEVNULL as DEVNULL
@@ -144,10 +148,14 @@ __all__ = [
     "ForbiddenProgramError",
     "HookRegistration",
     "IOOptions",
+    "InputStream",
     "LoggingHookRegistration",
+    "OutputStream",
     "OutputTarget",
     "Pipeline",
+    "PipelineProcess",
     "PipelineResult",
+    "Process",
     "Program",
     "ProgramCatalogue",
     "ProgramEntry",

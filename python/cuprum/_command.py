@@ -8,12 +8,14 @@ import typing as t
 
 from cuprum.catalogue import DEFAULT_CATALOGUE, ProgramCatalogue, ProjectSettings
 from cuprum.program import Program
+from cuprum.routing import PIPE
 from cuprum.secrets import Secret
 
 if t.TYPE_CHECKING:
-    from cuprum._options import ExecutionContext, RunOutputOptions
+    from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
     from cuprum._results import CommandResult, PipelineResult
-    from cuprum.routing import ErrorTarget, OutputTarget, StdinSource
+    from cuprum.process import PipelineProcess, Process
+    from cuprum.routing import ErrorTarget, OutputTarget, Redirect, StdinSource
 
 __all__ = ["Pipeline", "SafeCmd", "SafeCmdBuilder", "build_argv", "make"]
 
@@ -232,6 +234,40 @@ class SafeCmd:
         )
         return execute_sync(run)
 
+    def start(
+        self,
+        *,
+        stdin: StdinInput | Redirect | None = None,
+        stdout: Redirect | None = PIPE,
+        stderr: Redirect | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        output: RunOutputOptions | None = None,
+    ) -> Process:
+        """Spawn and return a live :class:`~cuprum.Process` at once (sync
+        and async code alike). ``PIPE`` streams are read or written through
+        the process; others follow ``output`` as for :meth:`run`.
+
+        Raises:
+            ValueError: a target other than ``PIPE``/``None`` (routing to
+                files is done by ``run``).
+        """
+        from cuprum._execution import start_run
+        from cuprum.process import Process
+
+        return Process(
+            start_run(
+                (self,),
+                pipeline=False,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                output=output,
+                timeout=timeout,
+                context=context,
+            )
+        )
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Pipeline:
@@ -382,6 +418,37 @@ class Pipeline:
             stderr=stderr,
         )
         return execute_sync(run)
+
+    def start(
+        self,
+        *,
+        stdin: StdinInput | Redirect | None = None,
+        stdout: Redirect | None = PIPE,
+        stderr: Redirect | None = None,
+        timeout: float | None = None,
+        context: ExecutionContext | None = None,
+        output: RunOutputOptions | None = None,
+    ) -> PipelineProcess:
+        """Spawn every stage and return a live
+        :class:`~cuprum.PipelineProcess` at once; ``stdin`` feeds the first
+        stage, ``stdout`` is the last stage's output, ``stderr`` carries
+        every stage's. See :meth:`SafeCmd.start`.
+        """
+        from cuprum._execution import start_run
+        from cuprum.process import PipelineProcess
+
+        return PipelineProcess(
+            start_run(
+                self.parts,
+                pipeline=True,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                output=output,
+                timeout=timeout,
+                context=context,
+            )
+        )
 
 
 def _deprecated_flags(

@@ -19,7 +19,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from cuprum import _aio as aio
 from cuprum import _lifecycle, _native
@@ -89,25 +89,113 @@ async def _drain_async(
     return _outcome(handle)
 
 
-def _drive_sync(run: Run[_R]) -> _R:
-    steps = run.steps()
-    handle = next(steps)
-    try:
+class Started(Generic[_R]):
+    """A run that has been started: its handle, and the one way to finish
+    it. ``run()``/``run_sync()`` are a start plus a wait; a live
+    :class:`~cuprum.Process` keeps the ``Started`` and waits later.
+
+    Whatever interrupts the wait (a raising hook, a cancelled task or scope,
+    Ctrl-C), the handle is cancelled and waited for before the exception
+    propagates. The result (or the error) is kept: waiting again returns
+    (or raises) the same.
+    """
+
+    def __init__(self, run: Run[_R]) -> None:
+        self.run = run
+        self.steps = run.steps()
+        self.handle = next(self.steps)
+        self.exit_codes: list[int | None] = [None] * len(run.stages)
+        self.finished = False
+        self.done = False
+        self.result: _R | None = None
+        self.error: BaseException | None = None
+        self.before_finish: Callable[[], None] | None = None
+
+    def dispatch(self, events: Events) -> None:
+        for kind, index, value in events:
+            if kind == "exit":
+                self.exit_codes[index] = value[0]
+        self.run.dispatch(events)
+
+    def pump(self) -> None:
+        """Take and dispatch the events waiting now (never blocks)."""
+        if self.finished:
+            return
+        events, finished = self.handle.take_events()
+        if events:
+            self.dispatch(events)
+        self.finished = finished
+
+    def _fail(self, error: BaseException) -> NoReturn:
+        self.done = True
+        self.error = error
+        self.steps.close()
+        raise error
+
+    def _next(self, outcome: _native.Outcome) -> bool:
+        """Hand ``outcome`` to the run: ``True`` once it has its result,
+        ``False`` when it needs another execution (a remote command's
+        connection came first), whose handle is then ``self.handle``."""
+        if self.before_finish is not None:
+            self.before_finish()
+        try:
+            self.handle = self.steps.send(outcome)
+        except StopIteration as stop:
+            self.done = True
+            self.result = stop.value
+            return True
+        except BaseException as exc:
+            self.done = True
+            self.error = exc
+            raise
+        self.finished = False
+        return False
+
+    def _cached(self) -> _R:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def wait_sync(self) -> _R:
+        if self.done:
+            return self._cached()
+        feed = self.run.feed
+        try:
+            while True:
+                try:
+                    outcome = _drain_sync(self.handle, self.dispatch, feed)
+                except BaseException as error:
+                    _teardown_sync(self.handle, max(self.run.ctx.cancel_grace, 0.0))
+                    return self._fail(error)
+                if self._next(outcome):
+                    return self._cached()
+        finally:
+            if feed is not None:
+                feed.close_sync()
+
+    async def wait_async(self, library: Library) -> _R:
+        if self.done:
+            return self._cached()
+        feed = self.run.feed
         while True:
+            handle = self.handle
             try:
-                outcome = _drain_sync(handle, run.dispatch, run.feed)
-            except BaseException:
-                _teardown_sync(handle, max(run.ctx.cancel_grace, 0.0))
-                steps.close()
-                raise
-            try:
-                handle = steps.send(outcome)
-            except StopIteration as stop:
-                result: _R = stop.value
-                return result
-    finally:
-        if run.feed is not None:
-            run.feed.close_sync()
+                outcome = await _drain_async(handle, self.dispatch, library, feed)
+            except BaseException as error:
+                handle.cancel(max(self.run.ctx.cancel_grace, 0.0))
+                # Wait until the run is reaped, even if cancelled again meanwhile.
+                await library.shielded(functools.partial(_drain_async, handle, None, library))
+                return self._fail(error)
+            if self._next(outcome):
+                if feed is not None:
+                    # A generator the child stopped reading from early is closed now.
+                    await feed.close_async()
+                return self._cached()
+
+
+def _drive_sync(run: Run[_R]) -> _R:
+    return Started(run).wait_sync()
 
 
 def _teardown_sync(handle: _native.Execution, grace: float) -> None:
@@ -125,25 +213,7 @@ def _teardown_sync(handle: _native.Execution, grace: float) -> None:
 
 
 async def _drive_async(run: Run[_R], library: Library) -> _R:
-    steps = run.steps()
-    handle = next(steps)
-    while True:
-        try:
-            outcome = await _drain_async(handle, run.dispatch, library, run.feed)
-        except BaseException:
-            handle.cancel(max(run.ctx.cancel_grace, 0.0))
-            # Wait until the run is reaped, even if cancelled again meanwhile.
-            await library.shielded(functools.partial(_drain_async, handle, None, library))
-            steps.close()
-            raise
-        try:
-            handle = steps.send(outcome)
-        except StopIteration as stop:
-            if run.feed is not None:
-                # A generator the child stopped reading from early is closed now.
-                await run.feed.close_async()
-            result: _R = stop.value
-            return result
+    return await Started(run).wait_async(library)
 
 
 # -- awaiting observe tasks -----------------------------------------------

@@ -20,10 +20,12 @@ sinks and Python-side line splitting in :mod:`cuprum._output`.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import inspect
 import logging
 import math
 import os
+import struct
 import sys
 import time
 import warnings
@@ -36,7 +38,7 @@ from cuprum import _lifecycle, _native, routing
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
 from cuprum._drivers import Events, Steps
-from cuprum._options import ExecutionContext, RunOutputOptions
+from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
 from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
 from cuprum._transport import Launch, tags_with_transport, transport_of
@@ -52,6 +54,16 @@ _observe_logger = logging.getLogger("cuprum.events")
 
 
 _NO_TAGS: Mapping[str, object] = MappingProxyType({})
+
+# Line events are cloned natively from a template when an `ExecEvent` is
+# exactly the object header followed by one pointer per field.
+_HEADER = object.__basicsize__
+_EVENT_SLOTS = len(ExecEvent.__slots__)
+_CLONE_EVENTS = (
+    ExecEvent.__basicsize__ == _HEADER + struct.calcsize("P") * _EVENT_SLOTS
+    and ExecEvent.__dictoffset__ == 0
+    and ExecEvent.__weakrefoffset__ == 0
+)
 _ONLY_ZERO = frozenset({0})
 
 
@@ -92,8 +104,13 @@ class Run(Generic[_T]):
         check: bool = False,
         stdout: routing.OutputTarget | None = None,
         stderr: routing.ErrorTarget | None = None,
+        live: frozenset[str] = frozenset(),
     ) -> None:
         self.check = check
+        # The streams handed to a live process (`start`), and what was left
+        # unread in them when it was waited for.
+        self.live = live
+        self.live_rest: dict[str, str | bytes] = {}
         self.output = output if output is not None else RunOutputOptions()
         self.ctx = context if context is not None else ExecutionContext()
         scope = current_context()
@@ -111,7 +128,7 @@ class Run(Generic[_T]):
         self.scope_env = scope.env_overlay
         self.pending: list[Awaitable[object]] = []
         self.capture = self.output.capture
-        self.piped = self.output.capture or self.output.echo
+        self.piped = self.output.capture or self.output.echo or bool(live - {"stdin"})
         count = len(parts)
         observed = bool(self.observers)
         self.stages = [
@@ -197,36 +214,32 @@ class Run(Generic[_T]):
                 self.schedule(result, phase)
 
     def emit_lines(self, stage: _Stage, phase: str, lines: list[str]) -> None:
-        """One event per line; the hot path when a chatty child is observed."""
-        make = ExecEvent
-        program, argv, cwd, env, pid = (
+        """One event per line; the hot path when a chatty child is observed.
+
+        The events of one batch are clones of one template built here (the
+        engine copies it per line and sets ``line``), so a line costs no
+        dataclass ``__init__``; they share the batch's ``timestamp``."""
+        template = ExecEvent(
+            phase,  # type: ignore[arg-type]
             stage.cmd.program,
             stage.argv,
             self.cwd,
             self.event_env,
             stage.pid,
+            time.time(),
+            None,
+            None,
+            None,
+            stage.tags,
+            exec_id=stage.exec_id,
         )
-        tags, exec_id, now, notify = stage.tags, stage.exec_id, time.time, self._notify
-        for line in lines:
-            event = make(
-                phase,  # type: ignore[arg-type]
-                program,
-                argv,
-                cwd,
-                env,
-                pid,
-                now(),
-                line,
-                None,
-                None,
-                tags,
-                None,
-                None,
-                None,
-                None,
-                exec_id,
-            )
-            notify(event, phase)
+        notify = self._notify
+        if _CLONE_EVENTS:
+            for event in _native.clone_events(template, _HEADER, _EVENT_SLOTS, lines):
+                notify(event, phase)
+            return
+        for line in lines:  # pragma: no cover - an interpreter with another object layout
+            notify(dataclasses.replace(template, line=line), phase)
 
     def dispatch(self, events: Events) -> None:
         """Route a batch of engine events: echo chunks to sinks, the rest to
@@ -323,6 +336,9 @@ class Run(Generic[_T]):
             stdin_from=routes.stdin,
             stdout_to=routes.stdout,
             stderr_to=routes.stderr,
+            stdin_live="stdin" in self.live,
+            stdout_live="stdout" in self.live,
+            stderr_live="stderr" in self.live,
         )
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
@@ -459,13 +475,16 @@ class Run(Generic[_T]):
 
     def _result(self, stage: _Stage, native: _native.StageOutcome) -> CommandResult:
         final = stage is self.stages[-1]
+        rest = self.live_rest
+        stdout = rest.get("stdout", native.stdout) if final else None
+        stderr = rest.get("stderr", native.stderr) if final else native.stderr
         return CommandResult(
             program=stage.cmd.program,
             argv=redact(stage.cmd.argv),
             exit_code=native.exit_code,
             pid=native.pid,
-            stdout=self._decode(native.stdout) if final else None,
-            stderr=self._decode(native.stderr),
+            stdout=self._decode(stdout),
+            stderr=self._decode(stderr),
             ok_codes=stage.cmd.ok_codes,
         )
 
@@ -613,3 +632,48 @@ def pipeline_run(
         stdout=stdout,
         stderr=stderr,
     )
+
+
+def _live_streams(stdin: object, stdout: object, stderr: object) -> frozenset[str]:
+    """The streams ``start()`` hands to the caller; anything but ``PIPE`` or
+    ``None`` (and stdin data) is a routing target, which ``run()`` handles."""
+    from cuprum.routing import PIPE
+
+    live = set()
+    for name, target in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr)):
+        if target is PIPE:
+            live.add(name)
+        elif target is not None and not (name == "stdin" and isinstance(target, StdinInput)):
+            msg = (
+                f"`start()` takes PIPE or None for `{name}`, got {target!r}; "
+                f"routing to files or descriptors is done by `run({name}=...)`"
+            )
+            raise ValueError(msg)
+    return frozenset(live)
+
+
+def start_run(
+    parts: Sequence[SafeCmd],
+    *,
+    pipeline: bool,
+    stdin: object,
+    stdout: object,
+    stderr: object,
+    output: RunOutputOptions | None,
+    timeout: float | None,
+    context: ExecutionContext | None,
+) -> Run[Any]:
+    """The run behind ``SafeCmd.start``/``Pipeline.start``: a run whose
+    ``PIPE`` streams are live, supervised by the engine's thread."""
+    live = _live_streams(stdin, stdout, stderr)
+    run: Run[Any] = Run(
+        parts,
+        pipeline=pipeline,
+        output=output,
+        timeout=timeout,
+        context=context,
+        stdin=stdin if isinstance(stdin, StdinInput) else None,
+        live=live,
+    )
+    run.inline = False
+    return run

@@ -422,6 +422,42 @@ def remote_usage(hosts: list[cuprum.SshHost]) -> None:
     use(result, piped, fanned, where)
 
 
+async def live_process_usage(cmd: SafeCmd, pipeline: Pipeline) -> None:
+    with cmd.start(stdin=cuprum.PIPE, stdout=cuprum.PIPE, stderr=None, timeout=5.0) as proc:
+        live: cuprum.Process = proc
+        pid: int = proc.pid
+        argv: tuple[str, ...] = proc.argv
+        stdin: cuprum.InputStream | None = proc.stdin
+        stdout: cuprum.OutputStream | None = proc.stdout
+        if stdin is not None:
+            stdin.write_sync("line\n")
+            await stdin.write(b"more\n")
+            stdin.close()
+        if stdout is not None:
+            first: list[str] = list(stdout)
+            chunks: list[bytes] = list(stdout.iter_bytes())
+            rest: str = stdout.read_sync()
+            text: str = await stdout.read()
+            use(first, chunks, rest, text)
+        code: int | None = proc.poll()
+        proc.send_signal(15)
+        proc.terminate()
+        proc.kill()
+        result: CommandResult = proc.wait_sync(timeout=1.0, check=False)
+        awaited: CommandResult = await proc.wait(check=True)
+        proc.cancel_sync()
+        await proc.cancel()
+        use(live, pid, argv, code, result, awaited)
+    async with pipeline.start(stdout=cuprum.PIPE) as piped:
+        running: cuprum.PipelineProcess = piped
+        pids: tuple[int, ...] = piped.pids
+        if piped.stdout is not None:
+            async for line in piped.stdout:
+                use(line)
+        finished: PipelineResult = await piped.wait()
+        use(running, pids, finished, piped.returncode)
+
+
 def print_event(event: ExecEvent) -> None:
     print(event.phase)
 

@@ -176,7 +176,8 @@ fn echo(fd: Option<i64>) -> PyResult<Option<Echo>> {
 #[pyo3(signature = (
     stages, *, env, cwd, stdin, stdin_null, capture, echo_stdout, echo_stderr,
     decode_utf8, line_events, timeout, cancel_grace, portable_relay, inline=false,
-    ok_codes=None, pass_fds=None, stdin_from=None, stdout_to=None, stderr_to=None
+    ok_codes=None, pass_fds=None, stdin_from=None, stdout_to=None, stderr_to=None,
+    stdin_live=false, stdout_live=false, stderr_live=false, live_buffer=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -207,6 +208,10 @@ pub(crate) fn spawn<'py>(
     stdin_from: Option<RouteArg<'py>>,
     stdout_to: Option<RouteArg<'py>>,
     stderr_to: Option<RouteArg<'py>>,
+    stdin_live: bool,
+    stdout_live: bool,
+    stderr_live: bool,
+    live_buffer: Option<usize>,
 ) -> PyResult<Execution> {
     guarded(|| {
         if shutting_down() {
@@ -234,7 +239,9 @@ pub(crate) fn spawn<'py>(
                 .map(|(command, codes)| command.ok_codes(codes))
                 .collect();
         }
+        let live = stdin_live || stdout_live || stderr_live;
         let stdin = match (stdin, stdin_null) {
+            _ if stdin_live => Stdin::Live,
             (Some(data), _) => lend(&data),
             (None, true) => Stdin::Null,
             (None, false) => Stdin::Inherit,
@@ -244,13 +251,16 @@ pub(crate) fn spawn<'py>(
             .cwd(cwd.map(|c| c.0.into()))
             .stdin(stdin)
             .stdout(Output {
-                capture,
+                capture: capture && !stdout_live,
                 echo: echo(echo_stdout)?,
+                live: stdout_live,
             })
             .stderr(Output {
-                capture,
+                capture: capture && !stderr_live,
                 echo: echo(echo_stderr)?,
-            });
+                live: stderr_live,
+            })
+            .live_buffer(live_buffer.unwrap_or(cuprum::exec::DEFAULT_LIVE_BUFFER));
         spec = match stdin_from.map(|r| route("stdin", r)).transpose()? {
             None => spec,
             Some(Route::Redirect(redirect)) => spec.stdin_redirect(redirect),
@@ -283,7 +293,10 @@ pub(crate) fn spawn<'py>(
             .pass_fds(pass_fds.unwrap_or_default());
         let inner = py
             .detach(|| {
-                if inline {
+                if live {
+                    // The live ends exist once the stages run: spawn now.
+                    spec.spawn()
+                } else if inline {
                     spec.spawn_inline()
                 } else {
                     spec.submit()
@@ -415,6 +428,20 @@ impl Execution {
     /// The process id of every stage.
     fn pids(&self) -> Vec<u32> {
         self.with(EngineExecution::pids).unwrap_or_default()
+    }
+
+    /// The live end of a stream (`"stdout"` or `"stderr"`), if it is live.
+    fn live_stream(&self, stream: &str) -> PyResult<Option<crate::live::LiveStream>> {
+        self.with(|e| match stream {
+            "stdout" => e.live_stdout(),
+            _ => e.live_stderr(),
+        })
+        .map(|live| live.map(crate::live::LiveStream::new))
+    }
+
+    /// The live stdin, if it is live.
+    fn live_stdin(&self) -> PyResult<Option<crate::live::LiveStdin>> {
+        self.with(|e| e.live_stdin().map(crate::live::LiveStdin::new))
     }
 
     /// A descriptor that is readable whenever events or the outcome wait.

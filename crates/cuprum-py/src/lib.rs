@@ -3,8 +3,10 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod events;
 mod exec;
 mod guard;
+mod live;
 mod streams;
 
 /// Reports that the native engine is importable (always `True`).
@@ -21,11 +23,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(streams::rust_consume_stream, m)?)?;
     m.add_function(wrap_pyfunction!(streams::_pump_stream_report, m)?)?;
     m.add_function(wrap_pyfunction!(exec::spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(events::clone_events, m)?)?;
     m.add_function(wrap_pyfunction!(guard::_begin_shutdown, m)?)?;
     m.add_class::<exec::Execution>()?;
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;
     m.add_class::<exec::LineSplitter>()?;
+    m.add_class::<live::LiveStream>()?;
+    m.add_class::<events::CloneEvents>()?;
+    m.add_class::<live::LiveStdin>()?;
     m.add("ECHO_EVENTS", exec::ECHO_EVENTS)?;
     Ok(())
 }

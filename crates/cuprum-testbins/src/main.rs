@@ -11,6 +11,7 @@
 //! | `both OUT ERR` | print `OUT\n` to stdout and `ERR\n` to stderr |
 //! | `hex HEX` | write the decoded bytes to stdout (no newline) |
 //! | `cat` | copy stdin to stdout |
+//! | `line-echo` | answer each line of stdin at once with `> LINE` (flushed) |
 //! | `count` | read stdin to EOF, print the byte count |
 //! | `spew N` | write N bytes of printable text (a newline every 64 bytes) |
 //! | `lines N` | write N lines `line <i>` |
@@ -82,6 +83,12 @@ fn run(command: &str, rest: &[String]) -> io::Result<ExitCode> {
         "hex" => out.write_all(&decode_hex(rest.first().map_or("", String::as_str))?)?,
         "cat" => {
             io::copy(&mut io::stdin().lock(), &mut out)?;
+        }
+        "line-echo" => {
+            for line in io::stdin().lock().lines() {
+                writeln!(out, "> {}", line?)?;
+                out.flush()?;
+            }
         }
         "count" => {
             let total = io::copy(&mut io::stdin().lock(), &mut io::sink())?;

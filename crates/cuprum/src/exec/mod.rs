@@ -41,6 +41,7 @@ mod checked;
 mod echo;
 mod event;
 mod fault;
+mod live;
 mod notify;
 mod outcome;
 mod reactor;
@@ -59,6 +60,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use event::{Event, EventKind, StdinOp, Stream};
+pub use live::{cut_lines, LineCutter, LiveInput, LiveOutput, DEFAULT_LIVE_BUFFER};
 pub use outcome::{Captured, Outcome, StageOutcome};
 pub use redirect::Redirect;
 pub use shared::Batch;
@@ -259,6 +261,30 @@ impl Execution {
     #[must_use]
     pub fn pids(&self) -> Vec<u32> {
         self.shared.pids()
+    }
+
+    /// The consumer's end of the final stage's stdout, when it was spawned
+    /// with [`Output::live`].
+    #[must_use]
+    pub fn live_stdout(&self) -> Option<LiveOutput> {
+        let buf = self.shared.live().stdout?;
+        Some(LiveOutput::new(buf, Arc::clone(&self.shared)))
+    }
+
+    /// The consumer's end of stderr (every stage's, for a pipeline), when it
+    /// was spawned with [`Output::live`].
+    #[must_use]
+    pub fn live_stderr(&self) -> Option<LiveOutput> {
+        let buf = self.shared.live().stderr?;
+        Some(LiveOutput::new(buf, Arc::clone(&self.shared)))
+    }
+
+    /// The writer's end of the first stage's stdin, when it was spawned
+    /// with [`Stdin::Live`].
+    #[must_use]
+    pub fn live_stdin(&self) -> Option<LiveInput> {
+        let buf = self.shared.live().stdin?;
+        Some(LiveInput::new(buf, Arc::clone(&self.shared)))
     }
 
     /// A descriptor that is readable whenever events or the outcome wait

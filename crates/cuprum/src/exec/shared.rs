@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::event::Event;
+use super::live::{InBuf, OutBuf};
 use super::notify::Notifier;
 use super::outcome::Outcome;
 use super::streams::Chunk;
@@ -49,6 +50,16 @@ pub(crate) struct Shared {
     /// The caller's answer to the last `StdinWanted`, until the supervisor
     /// takes it.
     stdin: Mutex<Option<Chunk>>,
+    /// The live streams of the run (set when it starts).
+    live: Mutex<LiveEnds>,
+}
+
+/// The consumer ends of a run's live streams.
+#[derive(Default, Clone)]
+pub(crate) struct LiveEnds {
+    pub(crate) stdin: Option<Arc<InBuf>>,
+    pub(crate) stdout: Option<Arc<OutBuf>>,
+    pub(crate) stderr: Option<Arc<OutBuf>>,
 }
 
 impl Shared {
@@ -62,6 +73,7 @@ impl Shared {
             cancel: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
             stdin: Mutex::new(None),
+            live: Mutex::default(),
         }))
     }
 
@@ -89,6 +101,30 @@ impl Shared {
     pub(crate) fn started(&self, events: Vec<Event>, pids: Vec<u32>) {
         *self.pids.lock().unwrap_or_else(PoisonError::into_inner) = pids;
         self.push(events);
+    }
+
+    pub(crate) fn set_live(&self, live: LiveEnds) {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = live;
+    }
+
+    pub(crate) fn live(&self) -> LiveEnds {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Wakes the supervisor for another round (a consumer made room, or a
+    /// writer handed over data).
+    pub(crate) fn wake_supervisor(&self) {
+        self.control.set();
+    }
+
+    /// Tells an event loop that live data moved (the notify descriptor
+    /// becomes readable).
+    pub(crate) fn signal_live(&self) {
+        self.signal();
+        self.cond.notify_all();
     }
 
     pub(crate) fn pids(&self) -> Vec<u32> {

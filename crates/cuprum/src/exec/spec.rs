@@ -29,6 +29,9 @@ pub enum Stdin {
     /// [`Execution::feed_stdin`](crate::exec::Execution::feed_stdin)
     /// (`None` ends the input). Only one chunk is held at a time.
     Stream,
+    /// A pipe fed interactively through
+    /// [`Execution::live_stdin`](crate::exec::Execution::live_stdin).
+    Live,
 }
 
 impl std::fmt::Debug for Stdin {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for Stdin {
             Self::Bytes(data) => write!(f, "Bytes({} bytes)", data.len()),
             Self::Shared(data) => write!(f, "Shared({} bytes)", (**data).as_ref().len()),
             Self::Stream => f.write_str("Stream"),
+            Self::Live => f.write_str("Live"),
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct Output {
     pub capture: bool,
     /// Forward the bytes as they arrive.
     pub echo: Option<Echo>,
+    /// Hand the bytes to a consumer as they arrive, through a bounded
+    /// buffer ([`Execution::live_stdout`](crate::exec::Execution::live_stdout)).
+    pub live: bool,
 }
 
 impl Output {
@@ -78,6 +85,23 @@ impl Output {
         Self {
             capture: true,
             echo: None,
+            live: false,
+        }
+    }
+
+    /// Delivered live to a consumer (see [`crate::exec::LiveOutput`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let out = cuprum::exec::Output::live();
+    /// assert!(out.live && out.is_piped());
+    /// ```
+    #[must_use]
+    pub fn live() -> Self {
+        Self {
+            live: true,
+            ..Self::default()
         }
     }
 
@@ -97,7 +121,7 @@ impl Output {
     /// Whether the engine reads this stream (captured or echoed).
     #[must_use]
     pub fn is_piped(&self) -> bool {
-        self.capture || self.echo.is_some()
+        self.capture || self.echo.is_some() || self.live
     }
 }
 
@@ -158,6 +182,7 @@ pub struct ExecSpec {
     pub(crate) pass_fds: Vec<RawFd>,
     /// Set by validation: the checked settings and resolved executables.
     pub(crate) launch: Option<super::spawn::Launch>,
+    pub(crate) live_buffer: usize,
 }
 
 impl ExecSpec {
@@ -180,6 +205,7 @@ impl ExecSpec {
             relay: RelayMethod::Auto,
             pass_fds: Vec::new(),
             launch: None,
+            live_buffer: super::live::DEFAULT_LIVE_BUFFER,
         }
     }
 
@@ -292,6 +318,15 @@ impl ExecSpec {
     #[must_use]
     pub fn cancel_grace(mut self, grace: Duration) -> Self {
         self.cancel_grace = grace;
+        self
+    }
+
+    /// The bound of each live output buffer, in bytes (default 1 MiB): when
+    /// it is full the engine stops reading the child's pipe until the
+    /// consumer takes data.
+    #[must_use]
+    pub fn live_buffer(mut self, bytes: usize) -> Self {
+        self.live_buffer = bytes;
         self
     }
 

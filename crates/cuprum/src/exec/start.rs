@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use super::echo::EchoSink;
 use super::event::{Event, EventKind, Stream};
+use super::live::{InBuf, LiveFeeder, OutBuf};
 use super::redirect::Routes;
 use super::relay::Relay;
-use super::shared::Shared;
+use super::shared::{LiveEnds, Shared};
 use super::spawn::{self, Slot};
 use super::spec::{Echo, ExecSpec, Output, RelayMethod, Stdin};
 use super::stage::StageProc;
@@ -57,6 +58,7 @@ fn reader(
     stream: Stream,
     output: &Output,
     lines: bool,
+    live: Option<&Arc<OutBuf>>,
 ) -> Result<Reader> {
     fd::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
     Ok(Reader {
@@ -67,6 +69,10 @@ fn reader(
         echo: echo_target(output)?,
         lines: lines.then(|| (Utf8Decoder::new(), LineSplitter::new())),
         grown: false,
+        live: live.map(|buf| {
+            buf.add_writer();
+            Arc::clone(buf)
+        }),
     })
 }
 
@@ -109,6 +115,13 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
     let mut feeder = None;
+    let mut live_feeder = None;
+    let live = LiveEnds {
+        stdin: matches!(spec.stdin, Stdin::Live).then(InBuf::new),
+        stdout: spec.stdout.live.then(|| OutBuf::new(spec.live_buffer)),
+        stderr: spec.stderr.live.then(|| OutBuf::new(spec.live_buffer)),
+    };
+    shared.set_live(live.clone());
     // The read end of the previous stage's stdout, waiting for its relay.
     let mut upstream: Option<OwnedFd> = None;
     let mut relay_ends: Vec<(OwnedFd, OwnedFd)> = Vec::new();
@@ -147,6 +160,15 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                     (Some(slot), _) => slot,
                     (None, Stdin::Inherit) => Slot::Inherit,
                     (None, Stdin::Null) => Slot::Null,
+                    (None, Stdin::Live) => {
+                        let (read, write) = fd::pipe().map_err(io_err("create stdin pipe"))?;
+                        fd::set_nonblocking(write.as_fd())
+                            .map_err(io_err("set stdin non-blocking"))?;
+                        if let Some(buf) = &live.stdin {
+                            live_feeder = Some(LiveFeeder::new(write, Arc::clone(buf)));
+                        }
+                        Slot::Fd(read)
+                    }
                     (None, Stdin::Bytes(_) | Stdin::Shared(_) | Stdin::Stream) => {
                         let (read, write) = fd::pipe().map_err(io_err("create stdin pipe"))?;
                         if payload_len > DEFAULT_PIPE {
@@ -190,6 +212,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                         Stream::Stdout,
                         &spec.stdout,
                         spec.line_events,
+                        live.stdout.as_ref(),
                     )?);
                 }
                 slot
@@ -205,6 +228,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                             Stream::Stderr,
                             &spec.stderr,
                             spec.line_events,
+                            live.stderr.as_ref(),
                         )?);
                     }
                     slot
@@ -234,7 +258,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 // Stages before this one are running: hand them to a
                 // supervisor that terminates and reaps them, reporting the
                 // spawn error as the outcome (their start events stand).
-                drop((feeder, relay_ends, upstream));
+                drop((feeder, live_feeder, relay_ends, upstream));
                 readers.retain(|reader| reader.stage < index);
                 let pids = stages.iter().map(|s| s.pid).collect();
                 let mut supervisor = Supervisor::new(
@@ -243,6 +267,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                         stages,
                         readers,
                         feeder: None,
+                        live_feeder: None,
                         relays: Vec::new(),
                         deadline: None,
                         grace: spec.cancel_grace,
@@ -273,6 +298,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
             stages,
             readers,
             feeder,
+            live_feeder,
             relays,
             deadline,
             grace: spec.cancel_grace,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::echo::{EchoSink, ECHO_BACKLOG};
 use super::event::{Event, EventKind, StdinOp, Stream};
+use super::live::OutBuf;
 use super::outcome::Captured;
 use super::spec::Decode;
 use crate::stream::{LineSplitter, Utf8Decoder};
@@ -43,6 +44,8 @@ pub(crate) struct Reader {
     pub(crate) lines: Option<(Utf8Decoder, LineSplitter)>,
     /// Whether the pipe's kernel buffer was grown (once it first filled up).
     pub(crate) grown: bool,
+    /// The consumer's bounded buffer of a live stream.
+    pub(crate) live: Option<Arc<OutBuf>>,
 }
 
 /// The stdin payload still to write. The payload is shared, never copied:
@@ -75,6 +78,7 @@ impl Reader {
     pub(crate) fn wants_read(&self) -> bool {
         self.fd.is_some()
             && !matches!(&self.echo, Some(EchoTo::Fd(sink)) if sink.backlog() > ECHO_BACKLOG)
+            && !self.live.as_ref().is_some_and(|live| live.is_full())
     }
 
     /// The echo sink, while it has complete lines (or, at end of file,
@@ -172,6 +176,9 @@ impl Reader {
             Some(buffer) => &buffer[start..start + n],
             None => &scratch[..n],
         };
+        if let Some(live) = &self.live {
+            live.push(data);
+        }
         match &mut self.echo {
             Some(EchoTo::Fd(sink)) => sink.push(data),
             Some(EchoTo::Events { partial }) => {
@@ -209,6 +216,9 @@ impl Reader {
     fn finish(&mut self, events: &mut Vec<Event>) {
         // Close the descriptor now: a finished stream is never polled again.
         self.fd = None;
+        if let Some(live) = self.live.take() {
+            live.close_writer();
+        }
         match &mut self.echo {
             Some(EchoTo::Events { partial }) if !partial.is_empty() => events.push(Event {
                 stage: self.stage,
@@ -333,5 +343,15 @@ pub(super) fn to_captured(buffer: Vec<u8>, decode: Decode) -> Captured {
             Ok(text) => text,
             Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
         }),
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        // A live consumer must see the end of the stream, however the
+        // reader ends (end of file, teardown, a failed spawn).
+        if let Some(live) = self.live.take() {
+            live.close_writer();
+        }
     }
 }

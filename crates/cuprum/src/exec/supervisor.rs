@@ -41,6 +41,7 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::process::Signal;
 
 use super::event::{Event, EventKind, Stream};
+use super::live::LiveFeeder;
 use super::outcome::{Captured, Outcome, StageOutcome};
 use super::relay::{Relay, Wait};
 use super::shared::Shared;
@@ -90,10 +91,13 @@ pub(crate) struct Supervisor {
     stages: Vec<StageProc>,
     readers: Vec<Reader>,
     feeder: Option<Feeder>,
+    live_feeder: Option<LiveFeeder>,
     relays: Vec<Relay>,
     deadline: Option<Instant>,
     grace: Duration,
     decode: Decode,
+    /// Live data moved this round: wake an event loop waiting on it.
+    live_moved: bool,
     /// Success codes per stage (empty: `{0}`).
     ok_codes: Vec<Vec<i32>>,
     kill_at: Option<Instant>,
@@ -114,6 +118,7 @@ pub(crate) struct Parts {
     pub(crate) stages: Vec<StageProc>,
     pub(crate) readers: Vec<Reader>,
     pub(crate) feeder: Option<Feeder>,
+    pub(crate) live_feeder: Option<LiveFeeder>,
     pub(crate) relays: Vec<Relay>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) grace: Duration,
@@ -128,6 +133,8 @@ impl Supervisor {
             stages: parts.stages,
             readers: parts.readers,
             feeder: parts.feeder,
+            live_feeder: parts.live_feeder,
+            live_moved: false,
             relays: parts.relays,
             deadline: parts.deadline,
             grace: parts.grace,
@@ -269,6 +276,9 @@ impl Supervisor {
                 Slot::Feeder,
             );
         }
+        if let Some((fd, write)) = self.live_feeder.as_ref().and_then(LiveFeeder::interest) {
+            push(fd, false, write, Slot::Feeder);
+        }
         for (index, relay) in self.relays.iter().enumerate() {
             let (from, to) = relay.ends();
             let wait = relay.wait();
@@ -315,16 +325,23 @@ impl Supervisor {
                     {
                         self.error.get_or_insert(err);
                     }
+                    self.live_moved |= self.readers[index].live.is_some();
                 }
                 Slot::Sink(index) => self.readers[index].sink_ready(),
-                Slot::Feeder => {
-                    if flags.error && self.feeder.as_ref().is_some_and(|f| !f.wants_write()) {
-                        self.feeder = None;
-                        self.events.push(streams::stdin_gone());
-                    } else {
-                        self.feed_stdin();
+                Slot::Feeder => match self.live_feeder.as_mut() {
+                    Some(live) => {
+                        live.step(flags.error);
+                        self.live_moved = true;
                     }
-                }
+                    None => {
+                        if flags.error && self.feeder.as_ref().is_some_and(|f| !f.wants_write()) {
+                            self.feeder = None;
+                            self.events.push(streams::stdin_gone());
+                        } else {
+                            self.feed_stdin();
+                        }
+                    }
+                },
                 Slot::RelayFrom(index) => self.advance_relay(index),
                 Slot::RelayTo(index) => {
                     if flags.error && self.relays[index].wait() == Wait::Read {
@@ -380,6 +397,19 @@ impl Supervisor {
                 self.check_exit(index);
             }
         }
+        if let Some(live) = self.live_feeder.as_mut() {
+            // A close request needs no writable pipe; after the last exit
+            // nobody reads the pipe any more.
+            if self.stages.iter().all(|s| !s.running()) {
+                live.abandon();
+            } else {
+                live.step(false);
+            }
+            if live.fd.is_none() {
+                self.live_feeder = None;
+                self.live_moved = true;
+            }
+        }
         if self.killed && self.stages.iter().all(|s| !s.running()) {
             self.abandon_io();
         }
@@ -405,12 +435,15 @@ impl Supervisor {
             relay.close();
         }
         self.feeder = None;
+        self.live_feeder = None;
+        self.live_moved = true;
     }
 
     fn finished(&self) -> bool {
         self.stages.iter().all(|s| !s.running())
             && self.readers.iter().all(Reader::is_done)
             && self.feeder.is_none()
+            && self.live_feeder.is_none()
             && self.relays.iter().all(Relay::is_done)
     }
 
@@ -419,6 +452,7 @@ impl Supervisor {
     /// feeding stdin.
     fn terminate_all(&mut self, grace: Duration) {
         self.feeder = None;
+        self.live_feeder = None;
         for stage in &mut self.stages {
             if stage.running() {
                 stage.terminated = true;
@@ -525,12 +559,16 @@ impl Supervisor {
         self.error.get_or_insert(err);
         self.readers.clear();
         self.feeder = None;
+        self.live_feeder = None;
         self.relays.clear();
     }
 
     fn flush_events(&mut self) {
         if !self.events.is_empty() {
             self.shared.push(std::mem::take(&mut self.events));
+        }
+        if std::mem::take(&mut self.live_moved) {
+            self.shared.signal_live();
         }
     }
 
@@ -547,6 +585,7 @@ impl Supervisor {
         self.feeder = None;
         // A chunk fed after the feed stopped is released with the run.
         drop(self.shared.take_stdin());
+        self.live_feeder = None;
         for stage in &mut self.stages {
             stage.pidfd = None;
         }

@@ -224,6 +224,7 @@ fn echo_writes_raw_bytes_to_a_descriptor() {
     let outcome = run(ExecSpec::command(cmd(&["echo", "tee"])).stdout(Output {
         capture: true,
         echo: Some(Echo::Fd(OwnedFd::from(write))),
+        live: false,
     }));
     let mut echoed = String::new();
     std::io::Read::read_to_string(&mut { read }, &mut echoed).unwrap();

@@ -2,6 +2,7 @@
 mod checked;
 mod exec;
 mod fixture;
+mod live;
 mod redirect;
 mod reliability;
 mod spawn;
