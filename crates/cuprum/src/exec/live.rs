@@ -118,8 +118,9 @@ impl OutBuf {
     }
 }
 
-/// The consumer's end of a live output stream (see the [module
-/// documentation](self)).
+/// The consumer's end of a live output stream, from
+/// [`Execution::live_stdout`](crate::exec::Execution::live_stdout) or
+/// [`Execution::live_stderr`](crate::exec::Execution::live_stderr).
 ///
 /// # Example
 ///
@@ -341,7 +342,8 @@ impl InBuf {
     }
 }
 
-/// The writer's end of a live stdin (see the [module documentation](self)).
+/// The writer's end of a live stdin, from
+/// [`Execution::live_stdin`](crate::exec::Execution::live_stdin).
 ///
 /// # Example
 ///
