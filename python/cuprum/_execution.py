@@ -589,10 +589,6 @@ def command_run(
 def _pipeline_output(
     output: RunOutputOptions | None, flags: Mapping[str, bool]
 ) -> RunOutputOptions | None:
-    unexpected = sorted(set(flags) - {"capture", "echo"})
-    if unexpected:
-        msg = f"unexpected keyword arguments: {', '.join(unexpected)}"
-        raise TypeError(msg)
     if not flags:
         return output
     if output is not None:

@@ -133,25 +133,20 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
         .iter()
         .map(|command| command.ok_code_list().to_vec())
         .collect();
-    // The stdin payload moves into the feeder: never copied.
-    let mut payload: Option<Arc<dyn AsRef<[u8]> + Send + Sync>> =
-        match std::mem::take(&mut spec.stdin) {
-            Stdin::Bytes(data) => Some(Arc::new(data)),
-            Stdin::Shared(data) => Some(data),
-            other => {
-                spec.stdin = other;
-                None
-            }
-        };
-    // A streamed feed may be large; a payload's size is known.
-    let payload_len = match (&payload, &spec.stdin) {
-        (Some(data), _) => (**data).as_ref().len(),
-        (None, Stdin::Stream) => usize::MAX,
-        (None, _) => 0,
-    };
-    if payload.is_some() {
-        spec.stdin = Stdin::Bytes(Vec::new());
+    // The stdin payload moves into the feeder: shared, never copied.
+    if let Stdin::Bytes(data) = &mut spec.stdin {
+        spec.stdin = Stdin::Shared(Arc::new(std::mem::take(data)));
     }
+    let mut payload = match &spec.stdin {
+        Stdin::Shared(data) => Some(Arc::clone(data)),
+        _ => None,
+    };
+    // A streamed feed may be large; a payload's size is known.
+    let payload_len = match &spec.stdin {
+        Stdin::Shared(data) => (**data).as_ref().len(),
+        Stdin::Stream => usize::MAX,
+        _ => 0,
+    };
 
     for (index, command) in spec.stages.iter().enumerate() {
         let built = (|| -> Result<StageProc> {
