@@ -485,9 +485,9 @@ def test_no_events_are_built_without_an_observe_hook(
     asked: list[bool] = []
     real_spawn = _native.spawn
 
-    def spawn(*args: Any, **kwargs: Any) -> Any:
-        asked.append(kwargs["line_events"])
-        return real_spawn(*args, **kwargs)
+    def spawn(spec: _native.SpawnSpec, **kwargs: Any) -> Any:
+        asked.append(spec.line_events)
+        return real_spawn(spec, **kwargs)
 
     monkeypatch.setattr(execution, "ExecEvent", no_event)
     monkeypatch.setattr(_native, "spawn", spawn)

@@ -19,10 +19,11 @@ import asyncio
 import functools
 import threading
 from collections.abc import Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeAlias, TypeVar
 
 from cuprum import _aio as aio
 from cuprum import _lifecycle, _native
+from cuprum._native import EXIT
 
 if TYPE_CHECKING:
     from cuprum._aio import Library
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
     from cuprum.routing import StdinFeed
 
 _R = TypeVar("_R", bound="CommandResult | PipelineResult")
-Events = list[tuple[str, int, Any]]
-"""A batch of engine events: ``(kind, stage, value)``."""
+Events: TypeAlias = "list[_native.Event]"
+"""A batch of engine events: ``(kind, stage, value)``, ``kind`` one of the
+``_native`` event constants (``START``, ``EXIT``, …)."""
 Steps = Generator[_native.Execution, _native.Outcome, _R]
 """A run as a generator: yields a handle per execution it needs (a remote
 command's connection, then the run itself) and receives each outcome."""
@@ -112,9 +114,9 @@ class Started(Generic[_R]):
         self.before_finish: Callable[[], None] | None = None
 
     def dispatch(self, events: Events) -> None:
-        for kind, index, value in events:
-            if kind == "exit":
-                self.exit_codes[index] = value[0]
+        for event in events:
+            if event[0] == EXIT:
+                self.exit_codes[event[1]] = event[2][0]
         self.run.dispatch(events)
 
     def pump(self) -> None:

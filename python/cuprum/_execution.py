@@ -32,12 +32,23 @@ import warnings
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from cuprum import _lifecycle, _native, routing
 from cuprum._backend import StreamBackend, get_stream_backend
 from cuprum._command import Pipeline, SafeCmd
 from cuprum._drivers import Events, Steps
+from cuprum._native import (
+    ECHO_STDERR,
+    ECHO_STDOUT,
+    EXIT,
+    START,
+    STDERR,
+    STDIN,
+    STDIN_ERROR,
+    STDIN_WANTED,
+    STDOUT,
+)
 from cuprum._options import ExecutionContext, RunOutputOptions, StdinInput
 from cuprum._output import Echo, TextLines, is_utf8
 from cuprum._results import CommandResult, PipelineResult, TimeoutExpired
@@ -246,27 +257,28 @@ class Run(Generic[_T]):
         observe hooks."""
         if self.connecting:
             return
-        for kind, index, value in events:
-            stage = self.stages[index]
-            if kind == "stdout" or kind == "stderr":  # noqa: PLR1714 - the hot path
+        for event in events:
+            stage = self.stages[event[1]]
+            if event[0] == STDOUT or event[0] == STDERR:  # the hot path
                 if self.observers:
-                    self.emit_lines(stage, kind, value)
-            elif kind in {"echo_stdout", "echo_stderr"}:
-                self._chunk(stage, index, kind[5:], value)
-            elif kind == "stdin_wanted":
+                    self.emit_lines(stage, "stdout" if event[0] == STDOUT else "stderr", event[2])
+            elif event[0] == ECHO_STDOUT or event[0] == ECHO_STDERR:
+                stream = "stdout" if event[0] == ECHO_STDOUT else "stderr"
+                self._chunk(stage, event[1], stream, event[2])
+            elif event[0] == STDIN_WANTED:
                 if self.feed is not None:
                     self.feed.wanted = True
-            elif kind == "start":
-                stage.pid, executable = value
+            elif event[0] == START:
+                stage.pid, executable = event[2]
                 if self.observers:
                     stage.tags = MappingProxyType({**stage.tags, "executable": executable})
                     self.emit(stage, "start")
-            elif not self.observers or kind == "exit":
+            elif not self.observers or event[0] == EXIT:
                 continue
-            elif kind == "stdin":
-                self.emit(stage, "stdin", byte_count=value)
-            elif kind == "stdin_error":
-                self._stdin_error(stage, *value)
+            elif event[0] == STDIN:
+                self.emit(stage, "stdin", byte_count=event[2])
+            elif event[0] == STDIN_ERROR:
+                self._stdin_error(stage, *event[2])
 
     def _chunk(self, stage: _Stage, index: int, stream: str, chunk: bytes) -> None:
         echo = self.echo_out if stream == "stdout" else self.echo_err
@@ -308,40 +320,59 @@ class Run(Generic[_T]):
             self.echo_err = Echo(
                 ctx.stderr_sink or sys.stderr, ctx.encoding, ctx.errors, allow_fd=not chunks
             )
-        events_only = _native.ECHO_EVENTS if chunks else None
+        events_only: Literal["events"] | None = "events" if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
         fsencode = os.fsencode
-        handle = _native.spawn(
+        # A redirected stream goes to the child's target alone: not echoed.
+        stdout, echo_stdout = (
+            (routes.stdout, None)
+            if routes.stdout is not None
+            else _read_route(
+                self.echo_out.native if self.echo_out else events_only,
+                live="stdout" in self.live,
+                capture=self.output.capture,
+            )
+        )
+        stderr, echo_stderr = (
+            (routes.stderr, None)
+            if routes.stderr is not None
+            else _read_route(
+                self.echo_err.native if self.echo_err else events_only,
+                live="stderr" in self.live,
+                capture=self.output.capture,
+            )
+        )
+        spec = _native.SpawnSpec(
             [[fsencode(arg) for arg in self._exec_argv(stage)] for stage in self.stages],
             env=_encode_env(env) if env is not None else None,
             cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
-            stdin=self.payload,
-            stdin_null=self.pipeline,
-            capture=self.output.capture,
-            echo_stdout=(
-                self.echo_out.native if self.echo_out else _unless(routes.stdout, events_only)
-            ),
-            echo_stderr=(
-                self.echo_err.native if self.echo_err else _unless(routes.stderr, events_only)
-            ),
-            decode_utf8=utf8 and ctx.errors == "replace",
+            stdin=self._stdin_route(),
+            stdout=stdout,
+            stderr=stderr,
+            echo_stdout=echo_stdout,
+            echo_stderr=echo_stderr,
+            decode="utf-8" if utf8 and ctx.errors == "replace" else "bytes",
             line_events=self.native_lines,
             timeout=self.timeout if self.timeout is None else self.timeout - self.connect_s,
             cancel_grace=max(ctx.cancel_grace, 0.0),
-            portable_relay=portable,
-            inline=self.inline,
+            relay="portable" if portable else "auto",
             ok_codes=self._ok_codes(),
             pass_fds=ctx.pass_fds,
-            stdin_from=routes.stdin,
-            stdout_to=routes.stdout,
-            stderr_to=routes.stderr,
-            stdin_live="stdin" in self.live,
-            stdout_live="stdout" in self.live,
-            stderr_live="stderr" in self.live,
         )
+        handle = _native.spawn(spec, inline=self.inline)
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
+
+    def _stdin_route(self) -> _native.StdinRoute:
+        if "stdin" in self.live:
+            return "live"
+        if self.payload is not None:
+            return self.payload
+        if self.routes.stdin is not None:
+            return self.routes.stdin
+        # A pipeline's first stage reads the null device, as in a shell.
+        return "null" if self.pipeline else "inherit"
 
     def _exec_argv(self, stage: _Stage) -> Sequence[str]:
         """What the engine executes for ``stage`` (secrets revealed)."""
@@ -506,9 +537,18 @@ class Run(Generic[_T]):
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
 
 
-def _unless(route: routing.Route | None, value: int | None) -> int | None:
-    """``value``, unless the stream is redirected."""
-    return None if route is not None else value
+def _read_route(
+    echo: _native.EchoTarget, *, live: bool, capture: bool
+) -> tuple[Literal["live", "capture", "echo", "null"], _native.EchoTarget]:
+    """The route and echo target of a stream that is not redirected: read by
+    the engine (live, captured, or only echoed), else thrown away."""
+    if live:
+        return "live", echo
+    if capture:
+        return "capture", echo
+    if echo is not None:
+        return "echo", echo
+    return "null", None
 
 
 def _check_timeout(timeout: float | None) -> float | None:

@@ -58,9 +58,11 @@ class Echo:
             self._decoder = codecs.getincrementaldecoder(encoding)(errors)
 
     @property
-    def native(self) -> int:
-        """The value for ``_native.spawn``'s ``echo_*`` argument."""
-        return self.fd if self.fd is not None else _native.ECHO_EVENTS
+    def native(self) -> int | t.Literal["events"]:
+        """The echo target of ``_native.SpawnSpec`` (``echo_stdout``,
+        ``echo_stderr``): the descriptor, else ``"events"`` (this process
+        writes the chunks)."""
+        return self.fd if self.fd is not None else "events"
 
     def write(self, chunk: bytes) -> None:
         if self._buffer is not None:

@@ -25,7 +25,7 @@ import dataclasses
 import enum
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias, overload
 
 from cuprum._options import ExecutionContext, StdinInput
 
@@ -99,9 +99,6 @@ OutputTarget: TypeAlias = os.PathLike[str] | Append | int | HasFileno | Literal[
 ErrorTarget: TypeAlias = OutputTarget | Literal[Redirect.STDOUT]
 """What ``stderr=`` of ``run()`` accepts."""
 
-Route: TypeAlias = tuple[str, bytes | int | None]
-"""A stream's route as the engine takes it: ``(kind, value)``."""
-
 # subprocess's constants are small negative ints; a user switching over may
 # pass them where cuprum expects a descriptor.
 _SUBPROCESS_CONSTANTS = {-1: "PIPE", -2: "STDOUT", -3: "DEVNULL"}
@@ -110,13 +107,14 @@ _SUBPROCESS_CONSTANTS = {-1: "PIPE", -2: "STDOUT", -3: "DEVNULL"}
 @dataclasses.dataclass(frozen=True, slots=True)
 class Routes:
     """The routes of one run: the stdin payload (``StdinInput``), each
-    stream's engine route, and the feed of a streamed stdin. ``keep`` holds
-    the objects whose descriptors the engine borrows until it spawns."""
+    redirected stream's engine route (``None``: not redirected), and the feed
+    of a streamed stdin. ``keep`` holds the objects whose descriptors the
+    engine borrows until it spawns."""
 
     payload: bytes | None = None
-    stdin: Route | None = None
-    stdout: Route | None = None
-    stderr: Route | None = None
+    stdin: _native.StdinRoute | None = None
+    stdout: _native.OutputRoute | None = None
+    stderr: _native.ErrorRoute | None = None
     feed: StdinFeed | None = None
     keep: tuple[object, ...] = ()
 
@@ -132,7 +130,7 @@ def routes(stdin: object, stdout: object, stderr: object, ctx: ExecutionContext)
             ``stderr``, a negative descriptor.
     """
     payload: bytes | None = None
-    stdin_route: Route | None = None
+    stdin_route: _native.StdinRoute | None = None
     feed: StdinFeed | None = None
     if isinstance(stdin, StdinInput):
         payload = stdin.resolve(ctx)
@@ -148,7 +146,7 @@ def routes(stdin: object, stdout: object, stderr: object, ctx: ExecutionContext)
     )
 
 
-def _stdin(value: object) -> tuple[Route, StdinFeed | None]:
+def _stdin(value: object) -> tuple[_native.StdinRoute, StdinFeed | None]:
     if isinstance(value, str | bytes | bytearray | memoryview):
         kind = type(value).__name__
         msg = (
@@ -158,7 +156,7 @@ def _stdin(value: object) -> tuple[Route, StdinFeed | None]:
         raise TypeError(msg)
     if isinstance(value, Redirect):
         if value is DEVNULL:
-            return ("null", None), None
+            return "null", None
         if value is PIPE:
             msg = "`stdin=PIPE` needs a live process (`start()`); `run()` cannot write to it"
             raise ValueError(msg)
@@ -168,7 +166,7 @@ def _stdin(value: object) -> tuple[Route, StdinFeed | None]:
     if route is not None:
         return route, None
     if isinstance(value, AsyncIterable | Iterable):
-        return ("stream", None), StdinFeed(value)
+        return "stream", StdinFeed(value)
     msg = (
         f"`stdin` does not take {type(value).__name__}: pass StdinInput, a path, a descriptor, "
         "a file, DEVNULL, or an iterable or async iterable of bytes"
@@ -176,14 +174,18 @@ def _stdin(value: object) -> tuple[Route, StdinFeed | None]:
     raise TypeError(msg)
 
 
-def _output(value: object, name: Literal["stdout", "stderr"]) -> Route | None:
+@overload
+def _output(value: object, name: Literal["stdout"]) -> _native.OutputRoute | None: ...
+@overload
+def _output(value: object, name: Literal["stderr"]) -> _native.ErrorRoute | None: ...
+def _output(value: object, name: Literal["stdout", "stderr"]) -> _native.ErrorRoute | None:
     if value is None:
         return None
     if isinstance(value, Redirect):
         if value is DEVNULL:
-            return ("null", None)
+            return "null"
         if value is STDOUT and name == "stderr":
-            return ("stdout", None)
+            return "stdout"
         if value is PIPE:
             msg = (
                 f"`{name}=PIPE` needs a live process (`start()`); "
@@ -212,7 +214,9 @@ def _output(value: object, name: Literal["stdout", "stderr"]) -> Route | None:
     return route
 
 
-def _file(value: object, name: str) -> Route | None:
+def _file(
+    value: object, name: str
+) -> tuple[Literal["path"], bytes] | tuple[Literal["fd"], int] | None:
     """The route of a path, a descriptor or an object with ``fileno()``;
     ``None`` for anything else."""
     if isinstance(value, bool):

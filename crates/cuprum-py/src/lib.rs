@@ -2,11 +2,14 @@
 
 use pyo3::prelude::*;
 
+mod batch;
+mod convert;
 mod errors;
 mod events;
 mod exec;
 mod guard;
 mod live;
+mod spec;
 mod streams;
 
 /// Reports that the native engine is importable (always `True`).
@@ -25,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exec::spawn, m)?)?;
     m.add_function(wrap_pyfunction!(events::clone_events, m)?)?;
     m.add_function(wrap_pyfunction!(guard::_begin_shutdown, m)?)?;
+    m.add_class::<spec::SpawnSpec>()?;
     m.add_class::<exec::Execution>()?;
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;
@@ -32,6 +36,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live::LiveStream>()?;
     m.add_class::<events::CloneEvents>()?;
     m.add_class::<live::LiveStdin>()?;
-    m.add("ECHO_EVENTS", exec::ECHO_EVENTS)?;
+    for (name, kind) in batch::KINDS {
+        m.add(name, kind)?;
+    }
     Ok(())
 }

@@ -62,22 +62,14 @@ def control_directory() -> Path:
 
 
 def _spawn(argv: Sequence[str], *, timeout: float, inline: bool) -> _native.Execution:
-    handle = _native.spawn(
+    spec = _native.SpawnSpec(
         [[os.fsencode(arg) for arg in argv]],
-        env=None,
-        cwd=None,
-        stdin=None,
-        stdin_null=True,
-        capture=True,
-        echo_stdout=None,
-        echo_stderr=None,
-        decode_utf8=True,
-        line_events=False,
+        stdin="null",
+        decode="utf-8",
         timeout=timeout,
         cancel_grace=_GRACE,
-        portable_relay=False,
-        inline=inline,
     )
+    handle = _native.spawn(spec, inline=inline)
     _lifecycle.track(handle, _GRACE)
     return handle
 
