@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from cuprum import ExecutionContext, Program, ProgramCatalogue, ProjectSettings, SafeCmd, sh
+from cuprum import (
+    PIPE,
+    ExecutionContext,
+    Program,
+    ProgramCatalogue,
+    ProjectSettings,
+    SafeCmd,
+    sh,
+)
 from cuprum.context import observe
 from cuprum.events import ExecEvent
 from cuprum.sh import SafeCmdBuilder
@@ -69,6 +77,7 @@ def test_a_program_without_execute_permission_names_the_resolved_file(
     error = raised(runner, catalogued(program))
     assert type(error) is PermissionError
     assert error.errno == errno.EACCES
+    assert error.filename == str(program)
     assert f"cannot execute `{program}` at {program}" in repr(error)
 
 
@@ -96,6 +105,7 @@ def test_a_working_directory_that_is_a_file_is_not_a_directory(
     file = executable_file(tmp_path / "file", "")
     error = raised(runner, fx("pwd"), context=ExecutionContext(cwd=file))
     assert type(error) is NotADirectoryError
+    assert error.errno == errno.ENOTDIR
     assert error.filename == str(file)
     assert f"working directory `{file}`" in str(error)
 
@@ -106,5 +116,51 @@ def test_a_missing_working_directory_is_file_not_found(
     missing = tmp_path / "gone"
     error = raised(runner, fx("pwd"), context=ExecutionContext(cwd=missing))
     assert type(error) is FileNotFoundError
+    assert error.errno == errno.ENOENT
     assert error.filename == str(missing)
     assert f"working directory `{missing}`" in repr(error)
+
+
+def test_a_later_pipeline_stage_that_cannot_execute_is_a_permission_error_naming_it(
+    fx: SafeCmdBuilder, runner: Run, tmp_path: Path
+) -> None:
+    # Stage 1 fails at exec after stage 0 started: the error travels in the
+    # run's outcome, not from the spawn call, and keeps its fields.
+    program = executable_file(tmp_path / "tool", "#!/bin/sh\n", 0o644)
+    with pytest.raises(OSError) as excinfo:
+        runner(fx("sleep", 5) | catalogued(program))
+    assert type(excinfo.value) is PermissionError
+    assert excinfo.value.errno == errno.EACCES
+    assert excinfo.value.filename == str(program)
+    assert_no_children()
+
+
+@pytest.mark.parametrize(
+    ("case", "expected", "code"),
+    [
+        ("missing program", FileNotFoundError, errno.ENOENT),
+        ("not executable", PermissionError, errno.EACCES),
+        ("cwd missing", FileNotFoundError, errno.ENOENT),
+        ("cwd is a file", NotADirectoryError, errno.ENOTDIR),
+    ],
+)
+def test_a_live_process_that_cannot_start_raises_the_oserror_subclass_with_its_fields(
+    fx: SafeCmdBuilder, tmp_path: Path, case: str, expected: type[OSError], code: int
+) -> None:
+    plain = executable_file(tmp_path / "plain", "#!/bin/sh\n", 0o644)
+    cmd, context, filename = {
+        "missing program": (catalogued("cuprum-no-such-program"), None, "cuprum-no-such-program"),
+        "not executable": (catalogued(plain), None, str(plain)),
+        "cwd missing": (
+            fx("pwd"),
+            ExecutionContext(cwd=tmp_path / "gone"),
+            str(tmp_path / "gone"),
+        ),
+        "cwd is a file": (fx("pwd"), ExecutionContext(cwd=plain), str(plain)),
+    }[case]
+    with pytest.raises(OSError) as excinfo:
+        cmd.start(stdout=PIPE, context=context)
+    assert type(excinfo.value) is expected
+    assert excinfo.value.errno == code
+    assert excinfo.value.filename == filename
+    assert_no_children()
