@@ -324,30 +324,25 @@ class Run(Generic[_T]):
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
         fsencode = os.fsencode
-        # A redirected stream goes to the child's target alone: not echoed.
-        stdout, echo_stdout = (
-            (routes.stdout, None)
-            if routes.stdout is not None
-            else _read_route(
-                self.echo_out.native if self.echo_out else events_only,
-                live="stdout" in self.live,
-                capture=self.output.capture,
-            )
+        stdout, echo_stdout = routing.output_route(
+            routes.stdout,
+            self.echo_out.native if self.echo_out else events_only,
+            live="stdout" in self.live,
+            capture=self.output.capture,
         )
-        stderr, echo_stderr = (
-            (routes.stderr, None)
-            if routes.stderr is not None
-            else _read_route(
-                self.echo_err.native if self.echo_err else events_only,
-                live="stderr" in self.live,
-                capture=self.output.capture,
-            )
+        stderr, echo_stderr = routing.output_route(
+            routes.stderr,
+            self.echo_err.native if self.echo_err else events_only,
+            live="stderr" in self.live,
+            capture=self.output.capture,
         )
         spec = _native.SpawnSpec(
             [[fsencode(arg) for arg in self._exec_argv(stage)] for stage in self.stages],
             env=_encode_env(env) if env is not None else None,
             cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
-            stdin=self._stdin_route(),
+            stdin=routing.stdin_route(
+                routes.stdin, self.payload, live="stdin" in self.live, pipeline=self.pipeline
+            ),
             stdout=stdout,
             stderr=stderr,
             echo_stdout=echo_stdout,
@@ -363,16 +358,6 @@ class Run(Generic[_T]):
         handle = _native.spawn(spec, inline=self.inline)
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
-
-    def _stdin_route(self) -> _native.StdinRoute:
-        if "stdin" in self.live:
-            return "live"
-        if self.payload is not None:
-            return self.payload
-        if self.routes.stdin is not None:
-            return self.routes.stdin
-        # A pipeline's first stage reads the null device, as in a shell.
-        return "null" if self.pipeline else "inherit"
 
     def _exec_argv(self, stage: _Stage) -> Sequence[str]:
         """What the engine executes for ``stage`` (secrets revealed)."""
@@ -535,20 +520,6 @@ class Run(Generic[_T]):
             stderr = ""
         error = TimeoutExpired(cmd=cmd, timeout=self.timeout, output=output, stderr=stderr)
         raise error from TimeoutError(f"deadline of {self.timeout} seconds passed")
-
-
-def _read_route(
-    echo: _native.EchoTarget, *, live: bool, capture: bool
-) -> tuple[Literal["live", "capture", "echo", "null"], _native.EchoTarget]:
-    """The route and echo target of a stream that is not redirected: read by
-    the engine (live, captured, or only echoed), else thrown away."""
-    if live:
-        return "live", echo
-    if capture:
-        return "capture", echo
-    if echo is not None:
-        return "echo", echo
-    return "null", None
 
 
 def _check_timeout(timeout: float | None) -> float | None:

@@ -146,6 +146,58 @@ def routes(stdin: object, stdout: object, stderr: object, ctx: ExecutionContext)
     )
 
 
+def stdin_route(
+    route: _native.StdinRoute | None, payload: bytes | None, *, live: bool, pipeline: bool
+) -> _native.StdinRoute:
+    """The engine's stdin route: live (``start(stdin=PIPE)``), the payload,
+    the route of ``stdin=``, else inherited — or, for a pipeline, the null
+    device, as in a shell."""
+    if live:
+        return "live"
+    if payload is not None:
+        return payload
+    if route is not None:
+        return route
+    return "null" if pipeline else "inherit"
+
+
+@overload
+def output_route(
+    route: _native.OutputRoute | None,
+    echo: _native.EchoTarget,
+    *,
+    live: bool,
+    capture: bool,
+) -> tuple[_native.OutputRoute, _native.EchoTarget]: ...
+@overload
+def output_route(
+    route: _native.ErrorRoute | None,
+    echo: _native.EchoTarget,
+    *,
+    live: bool,
+    capture: bool,
+) -> tuple[_native.ErrorRoute, _native.EchoTarget]: ...
+def output_route(
+    route: _native.ErrorRoute | None,
+    echo: _native.EchoTarget,
+    *,
+    live: bool,
+    capture: bool,
+) -> tuple[_native.ErrorRoute, _native.EchoTarget]:
+    """An output stream's engine route and echo target: a redirected stream
+    goes to its target alone (never echoed); any other is read by the
+    engine — live, captured, or only echoed — or else thrown away."""
+    if route is not None:
+        return route, None
+    if live:
+        return "live", echo
+    if capture:
+        return "capture", echo
+    if echo is not None:
+        return "echo", echo
+    return "null", None
+
+
 def _stdin(value: object) -> tuple[_native.StdinRoute, StdinFeed | None]:
     if isinstance(value, str | bytes | bytearray | memoryview):
         kind = type(value).__name__
@@ -262,8 +314,8 @@ def _flush(target: object) -> None:
 
 class StdinFeed:
     """The chunks of an iterable or async iterable ``stdin``, pulled one at a
-    time when the engine asks for the next (``stdin_wanted``). Only the chunk
-    being written is held: nothing is collected in memory."""
+    time when the engine asks for the next (a ``STDIN_WANTED`` event). Only
+    the chunk being written is held: nothing is collected in memory."""
 
     __slots__ = ("_iterator", "is_async", "source", "wanted")
 
