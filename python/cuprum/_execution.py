@@ -336,6 +336,15 @@ class Run(Generic[_T]):
             live="stderr" in self.live,
             capture=self.output.capture,
         )
+        # Nothing acts on an event before the end (no hooks, no streamed
+        # stdin, no echo chunks, no live streams): the engine then wakes the
+        # waiter once, when the run has finished, with every event at once.
+        quiet = not (
+            self.observers
+            or self.feed is not None
+            or self.live
+            or "events" in (echo_stdout, echo_stderr)
+        )
         spec = _native.SpawnSpec(
             [[fsencode(arg) for arg in self._exec_argv(stage)] for stage in self.stages],
             env=_encode_env(env) if env is not None else None,
@@ -354,6 +363,7 @@ class Run(Generic[_T]):
             relay="portable" if portable else "auto",
             ok_codes=self._ok_codes(),
             pass_fds=ctx.pass_fds,
+            wake="finish" if quiet else "events",
         )
         handle = _native.spawn(spec, inline=self.inline)
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))

@@ -60,9 +60,12 @@ class SpawnSpec:
         ok_codes: Sequence[Sequence[int]] | None = None,
         pass_fds: Sequence[int] | None = None,
         live_buffer: int | None = None,
+        wake: Literal["events", "finish"] = "events",
     ) -> SpawnSpec: ...
     @property
     def line_events(self) -> bool: ...
+    @property
+    def wake(self) -> Literal["events", "finish"]: ...
 
 # Process engine: runs and their events (crates/cuprum-py/src/exec.rs, batch.rs).
 

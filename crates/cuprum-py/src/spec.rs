@@ -7,7 +7,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use cuprum::exec::{Decode, Echo, ExecSpec, Output, Redirect, RelayMethod, Stdin};
+use cuprum::exec::{Decode, Echo, ExecSpec, Output, Redirect, RelayMethod, Stdin, Wake};
 use cuprum::Command;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -232,6 +232,8 @@ pub(crate) struct SpawnSpec {
     line_events: bool,
     /// Whether a stream is live (the run is then spawned at once).
     live: bool,
+    /// When the caller is woken.
+    wake: Wake,
 }
 
 #[pymethods]
@@ -240,12 +242,13 @@ impl SpawnSpec {
     #[pyo3(signature = (
         stages, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
         echo_stdout=None, echo_stderr=None, decode=None, line_events=false, timeout=None,
-        cancel_grace=None, relay=None, ok_codes=None, pass_fds=None, live_buffer=None
+        cancel_grace=None, relay=None, ok_codes=None, pass_fds=None, live_buffer=None,
+        wake=None
     ))]
     #[pyo3(text_signature = "(stages, *, env=None, cwd=None, stdin='inherit', \
         stdout='capture', stderr='capture', echo_stdout=None, echo_stderr=None, \
         decode='bytes', line_events=False, timeout=None, cancel_grace=None, relay='auto', \
-        ok_codes=None, pass_fds=None, live_buffer=None)")]
+        ok_codes=None, pass_fds=None, live_buffer=None, wake='events')")]
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the keyword-only Python signature"
@@ -267,6 +270,7 @@ impl SpawnSpec {
         ok_codes: Option<Vec<Vec<i32>>>,
         pass_fds: Option<Vec<i32>>,
         live_buffer: Option<usize>,
+        wake: Option<&str>,
     ) -> PyResult<Self> {
         let commands = stage_commands(stages, ok_codes)?;
         let stdin = stdin_route(stdin)?;
@@ -309,6 +313,10 @@ impl SpawnSpec {
             "auto" => RelayMethod::Auto,
             _ => RelayMethod::Portable,
         };
+        let wake = match choice("wake", wake, ["events", "finish"])? {
+            "events" => Wake::Events,
+            _ => Wake::Finish,
+        };
         let pass_fds = pass_fds.unwrap_or_default();
         if let Some(fd) = pass_fds.iter().find(|fd| **fd < 0) {
             return Err(PyValueError::new_err(format!(
@@ -324,6 +332,7 @@ impl SpawnSpec {
             .line_events(line_events)
             .timeout(timeout.map(|t| duration("timeout", t)).transpose()?)
             .relay(relay)
+            .wake(wake)
             .pass_fds(pass_fds);
         if let Some(grace) = cancel_grace {
             if grace < 0.0 {
@@ -364,7 +373,17 @@ impl SpawnSpec {
             spec: Mutex::new(Some(spec)),
             line_events,
             live,
+            wake,
         })
+    }
+
+    /// When the caller is woken: `"events"` or `"finish"`.
+    #[getter]
+    fn wake(&self) -> &'static str {
+        match self.wake {
+            Wake::Finish => "finish",
+            _ => "events",
+        }
     }
 }
 

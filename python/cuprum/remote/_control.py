@@ -68,6 +68,7 @@ def _spawn(argv: Sequence[str], *, timeout: float, inline: bool) -> _native.Exec
         decode="utf-8",
         timeout=timeout,
         cancel_grace=_GRACE,
+        wake="finish",
     )
     handle = _native.spawn(spec, inline=inline)
     _lifecycle.track(handle, _GRACE)

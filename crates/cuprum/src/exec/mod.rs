@@ -64,7 +64,7 @@ pub use live::{cut_lines, LineCutter, LiveInput, LiveOutput, DEFAULT_LIVE_BUFFER
 pub use outcome::{Captured, Outcome, StageOutcome};
 pub use redirect::Redirect;
 pub use shared::Batch;
-pub use spec::{Decode, Echo, ExecSpec, Output, RelayMethod, Stdin};
+pub use spec::{Decode, Echo, ExecSpec, Output, RelayMethod, Stdin, Wake};
 
 use crate::Result;
 
@@ -96,7 +96,8 @@ impl ExecSpec {
     /// ```
     pub fn spawn(self) -> Result<Execution> {
         let grace = self.cancel_grace;
-        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared =
+            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
         let supervisor = start::start(&shared, self)?;
         // If the reactor cannot start, the supervisor is dropped, which kills
         // and reaps the stages: nothing is left running.
@@ -129,7 +130,8 @@ impl ExecSpec {
     /// ```
     pub fn spawn_inline(self) -> Result<Execution> {
         let grace = self.cancel_grace;
-        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared =
+            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
         let supervisor = start::start(&shared, self)?;
         Ok(Execution::new(shared, grace, Some(supervisor)))
     }
@@ -167,7 +169,8 @@ impl ExecSpec {
     pub fn submit(mut self) -> Result<Execution> {
         start::validate(&mut self)?;
         let grace = self.cancel_grace;
-        let shared = shared::Shared::new().map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared =
+            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
         reactor::submit(std::sync::Arc::clone(&shared), self)?;
         Ok(Execution::new(shared, grace, None))
     }

@@ -12,6 +12,7 @@ use super::event::Event;
 use super::live::{InBuf, OutBuf};
 use super::notify::Notifier;
 use super::outcome::Outcome;
+use super::spec::Wake;
 use super::streams::Chunk;
 
 /// A batch of events taken from an execution.
@@ -52,6 +53,9 @@ pub(crate) struct Shared {
     stdin: Mutex<Option<Chunk>>,
     /// The live streams of the run (set when it starts).
     live: Mutex<LiveEnds>,
+    /// `false` under [`Wake::Finish`]: events wait for the finishing batch
+    /// without waking anyone.
+    wake_on_events: bool,
 }
 
 /// The consumer ends of a run's live streams.
@@ -63,7 +67,7 @@ pub(crate) struct LiveEnds {
 }
 
 impl Shared {
-    pub(crate) fn new() -> io::Result<Arc<Self>> {
+    pub(crate) fn new(wake: Wake) -> io::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             state: Mutex::default(),
             cond: Condvar::new(),
@@ -74,6 +78,7 @@ impl Shared {
             pids: Mutex::new(Vec::new()),
             stdin: Mutex::new(None),
             live: Mutex::default(),
+            wake_on_events: wake == Wake::Events,
         }))
     }
 
@@ -90,6 +95,13 @@ impl Shared {
             state.events.extend(events);
             was_empty
         };
+        if !self.wake_on_events {
+            if self.has_pending() {
+                self.signal();
+                self.cond.notify_all();
+            }
+            return;
+        }
         if was_empty {
             self.signal();
         }
@@ -145,10 +157,19 @@ impl Shared {
         self.cond.notify_all();
     }
 
-    /// Whether events or the outcome wait to be taken.
+    /// Whether events (that wake the caller) or the outcome wait to be
+    /// taken.
     pub(crate) fn has_pending(&self) -> bool {
         let state = self.lock();
-        !state.events.is_empty() || state.done
+        self.wakes(&state)
+    }
+
+    fn wakes(&self, state: &State) -> bool {
+        // Under `Wake::Finish` a backlog the supervisor would stop reading
+        // at still wakes the caller, so unconsumed events never stall a run.
+        state.done
+            || (!state.events.is_empty()
+                && (self.wake_on_events || state.events.len() > super::supervisor::EVENT_BACKLOG))
     }
 
     pub(crate) fn backlog(&self) -> usize {
@@ -249,7 +270,7 @@ impl Shared {
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Batch {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.lock();
-        while state.events.is_empty() && !state.done {
+        while !self.wakes(&state) {
             state = match deadline {
                 None => self
                     .cond

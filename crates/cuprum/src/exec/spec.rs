@@ -183,6 +183,24 @@ pub struct ExecSpec {
     /// Set by validation: the checked settings and resolved executables.
     pub(crate) launch: Option<super::spawn::Launch>,
     pub(crate) live_buffer: usize,
+    pub(crate) wake: Wake,
+}
+
+/// When a waiting caller is woken ([`Execution::wait_events`], the notify
+/// descriptor).
+///
+/// [`Execution::wait_events`]: super::Execution::wait_events
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wake {
+    /// Whenever events wait (the default): start, output, stdin and exit
+    /// events reach the caller as they happen.
+    #[default]
+    Events,
+    /// Only when the run has finished: every event is still delivered, all
+    /// in the finishing batch. For callers that act on nothing before the
+    /// end (no hooks, no streamed stdin, no echo events): a run then costs
+    /// one wake-up instead of one per event.
+    Finish,
 }
 
 impl ExecSpec {
@@ -206,6 +224,7 @@ impl ExecSpec {
             pass_fds: Vec::new(),
             launch: None,
             live_buffer: super::live::DEFAULT_LIVE_BUFFER,
+            wake: Wake::Events,
         }
     }
 
@@ -327,6 +346,26 @@ impl ExecSpec {
     #[must_use]
     pub fn live_buffer(mut self, bytes: usize) -> Self {
         self.live_buffer = bytes;
+        self
+    }
+
+    /// When a waiting caller is woken: as events happen (the default), or
+    /// only once the run has finished (see [`Wake`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// use cuprum::exec::{EventKind, ExecSpec, Wake};
+    /// let run = ExecSpec::command(Command::new("true")).wake(Wake::Finish).spawn()?;
+    /// let batch = run.wait_events(None);
+    /// assert!(batch.finished);
+    /// assert!(matches!(batch.events[0].kind, EventKind::Start { .. }));
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    #[must_use]
+    pub fn wake(mut self, wake: Wake) -> Self {
+        self.wake = wake;
         self
     }
 

@@ -54,7 +54,7 @@ use crate::{fd, Error, ErrorKind, Result};
 const WAITPID_TICK: Duration = Duration::from_millis(5);
 /// Pending events above which output reading pauses until the caller takes
 /// them (backpressure for line events).
-const EVENT_BACKLOG: usize = 1 << 16;
+pub(crate) const EVENT_BACKLOG: usize = 1 << 16;
 
 /// What one descriptor of the run is to the supervisor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

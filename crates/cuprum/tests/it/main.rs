@@ -7,3 +7,4 @@ mod redirect;
 mod reliability;
 mod spawn;
 mod stream;
+mod wake;
