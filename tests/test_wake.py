@@ -5,7 +5,7 @@ events before the end (hooks, a streamed stdin, echo chunks)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ Run = Callable[..., Any]
 
 
 @pytest.fixture
-def asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The `wake` of every spec the runs hand to the engine."""
     seen: list[str] = []
     real_spawn = _native.spawn
@@ -29,7 +29,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real_spawn(spec, **kwargs)
 
     monkeypatch.setattr(_native, "spawn", spawn)
-    yield seen
+    return seen
 
 
 def test_plain_runs_are_woken_only_when_they_finish(
