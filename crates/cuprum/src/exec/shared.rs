@@ -253,6 +253,11 @@ impl Shared {
                 notifier.clear();
             }
         }
+        if state.events.len() > super::supervisor::EVENT_BACKLOG {
+            // The supervisor stopped reading at this backlog: it resumes
+            // now, not whenever it next looks.
+            self.control.set();
+        }
         Batch {
             events: std::mem::take(&mut state.events),
             finished: state.done,
