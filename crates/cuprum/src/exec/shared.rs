@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::event::Event;
+use super::event::{Event, EventKind};
 use super::live::{InBuf, OutBuf};
 use super::notify::Notifier;
 use super::outcome::Outcome;
@@ -28,6 +28,10 @@ pub struct Batch {
 #[derive(Default)]
 struct State {
     events: Vec<Event>,
+    /// Whether a waiting event needs the caller's answer (a streamed
+    /// stdin asking for its next chunk): it wakes the caller whatever the
+    /// [`Wake`] setting.
+    asks: bool,
     outcome: Option<Outcome>,
     done: bool,
 }
@@ -92,6 +96,9 @@ impl Shared {
         let was_empty = {
             let mut state = self.lock();
             let was_empty = state.events.is_empty();
+            state.asks |= events
+                .iter()
+                .any(|event| matches!(event.kind, EventKind::StdinWanted));
             state.events.extend(events);
             was_empty
         };
@@ -168,6 +175,7 @@ impl Shared {
         // Under `Wake::Finish` a backlog the supervisor would stop reading
         // at still wakes the caller, so unconsumed events never stall a run.
         state.done
+            || state.asks
             || (!state.events.is_empty()
                 && (self.wake_on_events || state.events.len() > super::supervisor::EVENT_BACKLOG))
     }
@@ -258,6 +266,7 @@ impl Shared {
             // now, not whenever it next looks.
             self.control.set();
         }
+        state.asks = false;
         Batch {
             events: std::mem::take(&mut state.events),
             finished: state.done,

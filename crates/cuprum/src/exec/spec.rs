@@ -198,8 +198,11 @@ pub enum Wake {
     Events,
     /// Only when the run has finished: every event is still delivered, all
     /// in the finishing batch. For callers that act on nothing before the
-    /// end (no hooks, no streamed stdin, no echo events): a run then costs
-    /// one wake-up instead of one per event.
+    /// end (no hooks, no echo events): a run then costs one wake-up instead
+    /// of one per event. Two things still wake the caller early, so a run
+    /// never waits on it: a streamed stdin asking for its next chunk
+    /// ([`EventKind::StdinWanted`](super::EventKind::StdinWanted)), and a
+    /// backlog of events large enough that the engine stops reading.
     Finish,
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cuprum::exec::{EventKind, ExecSpec, Execution, Output, Wake};
+use cuprum::exec::{EventKind, ExecSpec, Execution, Output, Stdin, Wake};
 use cuprum::Command;
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -87,4 +87,36 @@ fn wake_finish_wakes_for_a_backlog_so_many_line_events_never_stall_the_run() {
     }
     assert_eq!(seen, lines);
     assert_eq!(run.take_outcome().expect("outcome").stages[0].exit_code, 0);
+}
+
+#[test]
+fn wake_finish_still_wakes_a_streamed_stdin_for_each_chunk() {
+    let run = ExecSpec::command(cmd(&["count"]))
+        .stdin(Stdin::Stream)
+        .stdout(Output::capture())
+        .wake(Wake::Finish)
+        .spawn()
+        .expect("spawn");
+    let mut chunks = 3;
+    loop {
+        let batch = run.wait_events(Some(Duration::from_secs(30)));
+        if batch.finished {
+            break;
+        }
+        let asked = batch
+            .events
+            .iter()
+            .any(|event| matches!(event.kind, EventKind::StdinWanted));
+        assert!(asked, "woken before the finish only to feed stdin");
+        let chunk: Option<std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>> =
+            (chunks > 0).then(|| {
+                std::sync::Arc::new(b"abcd".to_vec())
+                    as std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>
+            });
+        chunks -= 1;
+        run.feed_stdin(chunk);
+    }
+    let outcome = run.take_outcome().expect("outcome");
+    let stdout = outcome.stages[0].stdout.as_ref().expect("captured");
+    assert_eq!(stdout.as_text(), Some("12\n"));
 }
