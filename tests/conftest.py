@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cuprum import _native
 from cuprum.sh import Pipeline, SafeCmd, SafeCmdBuilder, make
 from helpers import FIXTURE, TEST_CATALOGUE
 
@@ -28,6 +29,20 @@ def make_pipe() -> Iterator[Callable[[], tuple[int, int]]]:
     for fd in created:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+@pytest.fixture
+def spawned_specs(monkeypatch: pytest.MonkeyPatch) -> list[_native.SpawnSpec]:
+    """Every spec the runs hand to the engine, in order (they still run)."""
+    seen: list[_native.SpawnSpec] = []
+    real_spawn = _native.spawn
+
+    def spawn(spec: _native.SpawnSpec, **kwargs: Any) -> Any:
+        seen.append(spec)
+        return real_spawn(spec, **kwargs)
+
+    monkeypatch.setattr(_native, "spawn", spawn)
+    return seen
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cuprum import _native
 from cuprum.context import (
     ScopeConfig,
     after,
@@ -473,26 +474,21 @@ def test_run_sync_uses_the_callers_context(fx: SafeCmdBuilder) -> None:
 
 
 def test_no_events_are_built_without_an_observe_hook(
-    fx: SafeCmdBuilder, runner: Run, monkeypatch: pytest.MonkeyPatch
+    fx: SafeCmdBuilder,
+    runner: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    spawned_specs: list[_native.SpawnSpec],
 ) -> None:
     import cuprum._execution as execution
-    from cuprum import _native
 
     def no_event(*args: object, **kwargs: object) -> ExecEvent:
         msg = "an event was built although no observe hook is registered"
         raise AssertionError(msg)
 
-    asked: list[bool] = []
-    real_spawn = _native.spawn
-
-    def spawn(spec: _native.SpawnSpec, **kwargs: Any) -> Any:
-        asked.append(spec.line_events)
-        return real_spawn(spec, **kwargs)
-
     monkeypatch.setattr(execution, "ExecEvent", no_event)
-    monkeypatch.setattr(_native, "spawn", spawn)
     result = runner(fx("lines", 100), stdin=StdinInput(data=b"unread"))
     assert result.stdout.count("\n") == 100
     pipeline = runner(fx("lines", 10) | fx("cat"))
     assert pipeline.stdout.count("\n") == 10
+    asked = [spec.line_events for spec in spawned_specs]
     assert asked == [False, False], "the engine must not split lines nobody observes"

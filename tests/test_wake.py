@@ -8,8 +8,6 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from cuprum import ExecutionContext, RunOutputOptions, _native
 from cuprum.context import observe
 from cuprum.events import ExecEvent
@@ -18,42 +16,28 @@ from cuprum.sh import SafeCmdBuilder
 Run = Callable[..., Any]
 
 
-@pytest.fixture
-def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The `wake` of every spec the runs hand to the engine."""
-    seen: list[str] = []
-    real_spawn = _native.spawn
-
-    def spawn(spec: _native.SpawnSpec, **kwargs: Any) -> Any:
-        seen.append(spec.wake)
-        return real_spawn(spec, **kwargs)
-
-    monkeypatch.setattr(_native, "spawn", spawn)
-    return seen
-
-
 def test_plain_runs_are_woken_only_when_they_finish(
-    fx: SafeCmdBuilder, runner: Run, asked: list[str]
+    fx: SafeCmdBuilder, runner: Run, spawned_specs: list[_native.SpawnSpec]
 ) -> None:
     result = runner(fx("lines", 3))
     assert result.stdout == "line 0\nline 1\nline 2\n"
     assert result.pid > 0
     pipeline = runner(fx("lines", 2) | fx("cat"))
     assert pipeline.stdout == "line 0\nline 1\n"
-    assert asked == ["finish", "finish"]
+    assert [spec.wake for spec in spawned_specs] == ["finish", "finish"]
 
 
 def test_observed_runs_are_woken_per_event(
-    fx: SafeCmdBuilder, runner: Run, asked: list[str]
+    fx: SafeCmdBuilder, runner: Run, spawned_specs: list[_native.SpawnSpec]
 ) -> None:
     events: list[ExecEvent] = []
     with observe(events.append):
         runner(fx("lines", 1))
-    assert asked == ["events"]
+    assert [spec.wake for spec in spawned_specs] == ["events"]
 
 
 def test_a_streamed_stdin_or_echo_chunks_keep_the_run_woken_per_event(
-    fx: SafeCmdBuilder, runner: Run, asked: list[str]
+    fx: SafeCmdBuilder, runner: Run, spawned_specs: list[_native.SpawnSpec]
 ) -> None:
     assert runner(fx("cat"), stdin=iter([b"a", b"b"])).stdout == "ab"
     # A text-only sink has no descriptor: the echo comes back as events.
@@ -64,7 +48,7 @@ def test_a_streamed_stdin_or_echo_chunks_keep_the_run_woken_per_event(
         context=ExecutionContext(stdout_sink=sink, stderr_sink=io.StringIO()),
     )
     assert sink.getvalue() == "hi\n"
-    assert asked == ["events", "events"]
+    assert [spec.wake for spec in spawned_specs] == ["events", "events"]
 
 
 def test_an_observed_run_sees_its_start_while_the_child_still_runs(

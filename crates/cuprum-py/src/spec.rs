@@ -135,11 +135,23 @@ fn echo(
     value: Option<&Bound<'_, PyAny>>,
     route: &OutputRoute,
 ) -> PyResult<Option<Echo>> {
+    let stream = &field["echo_".len()..];
     let Some(value) = value else {
+        // A stream read only to be echoed needs somewhere to echo it.
+        if matches!(
+            route,
+            OutputRoute::Read {
+                capture: false,
+                live: false
+            }
+        ) {
+            return Err(PyValueError::new_err(format!(
+                "`{stream}` \"echo\" needs `{field}`"
+            )));
+        }
         return Ok(None);
     };
     if !matches!(route, OutputRoute::Read { .. }) {
-        let stream = &field["echo_".len()..];
         return Err(PyValueError::new_err(format!(
             "`{field}` needs `{stream}` read by the engine (\"capture\", \"echo\" or \"live\"), \
              not routed elsewhere"
@@ -276,30 +288,6 @@ impl SpawnSpec {
         let stdin = stdin_route(stdin)?;
         let stdout = output_route("stdout", stdout)?;
         let stderr = output_route("stderr", stderr)?;
-        if matches!(
-            stdout,
-            OutputRoute::Read {
-                capture: false,
-                live: false
-            }
-        ) && echo_stdout.is_none()
-        {
-            return Err(PyValueError::new_err(
-                "`stdout` \"echo\" needs `echo_stdout`",
-            ));
-        }
-        if matches!(
-            stderr,
-            OutputRoute::Read {
-                capture: false,
-                live: false
-            }
-        ) && echo_stderr.is_none()
-        {
-            return Err(PyValueError::new_err(
-                "`stderr` \"echo\" needs `echo_stderr`",
-            ));
-        }
         let echo_out = echo("echo_stdout", echo_stdout, &stdout)?;
         let echo_err = echo("echo_stderr", echo_stderr, &stderr)?;
         let live = matches!(stdin, StdinRoute::Engine(Stdin::Live))

@@ -93,26 +93,22 @@ impl Shared {
     }
 
     pub(crate) fn push(&self, events: Vec<Event>) {
-        let was_empty = {
+        let (woke, wakes) = {
             let mut state = self.lock();
-            let was_empty = state.events.is_empty();
+            let woke = self.wakes(&state);
             state.asks |= events
                 .iter()
                 .any(|event| matches!(event.kind, EventKind::StdinWanted));
             state.events.extend(events);
-            was_empty
+            (woke, self.wakes(&state))
         };
-        if !self.wake_on_events {
-            if self.has_pending() {
+        if wakes {
+            // The descriptor is set once per batch the caller has to take.
+            if !woke {
                 self.signal();
-                self.cond.notify_all();
             }
-            return;
+            self.cond.notify_all();
         }
-        if was_empty {
-            self.signal();
-        }
-        self.cond.notify_all();
     }
 
     /// The stages are running: record their pids and publish the start

@@ -1,9 +1,10 @@
 //! `Wake::Finish`: every event still arrives, all in the finishing batch,
 //! and the caller is woken once — unless a backlog would stall the run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use cuprum::exec::{EventKind, ExecSpec, Execution, Output, Stdin, Wake};
+use cuprum::exec::{Batch, EventKind, ExecSpec, Execution, Output, Stdin, Wake};
 use cuprum::Command;
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -16,6 +17,17 @@ fn paused_lines() -> ExecSpec {
         .stdout(Output::capture())
         .line_events(true)
         .wake(Wake::Finish)
+}
+
+/// Waits `run` out, handing every batch to `each` (the last one finished).
+fn each_batch(run: &Execution, mut each: impl FnMut(&Batch)) {
+    loop {
+        let batch = run.wait_events(Some(Duration::from_secs(30)));
+        each(&batch);
+        if batch.finished {
+            return;
+        }
+    }
 }
 
 fn assert_one_finishing_batch(run: &Execution) {
@@ -73,18 +85,17 @@ fn wake_finish_wakes_for_a_backlog_so_many_line_events_never_stall_the_run() {
         .spawn()
         .expect("spawn");
     let mut seen = 0;
-    loop {
-        let batch = run.wait_events(Some(Duration::from_secs(30)));
+    each_batch(&run, |batch| {
         seen += batch
             .events
             .iter()
             .filter(|event| matches!(event.kind, EventKind::Line { .. }))
             .count();
-        if batch.finished {
-            break;
-        }
-        assert!(!batch.events.is_empty(), "the run stalled on its backlog");
-    }
+        assert!(
+            batch.finished || !batch.events.is_empty(),
+            "the run stalled on its backlog"
+        );
+    });
     assert_eq!(seen, lines);
     assert_eq!(run.take_outcome().expect("outcome").stages[0].exit_code, 0);
 }
@@ -98,24 +109,20 @@ fn wake_finish_still_wakes_a_streamed_stdin_for_each_chunk() {
         .spawn()
         .expect("spawn");
     let mut chunks = 3;
-    loop {
-        let batch = run.wait_events(Some(Duration::from_secs(30)));
+    each_batch(&run, |batch| {
         if batch.finished {
-            break;
+            return;
         }
         let asked = batch
             .events
             .iter()
             .any(|event| matches!(event.kind, EventKind::StdinWanted));
         assert!(asked, "woken before the finish only to feed stdin");
-        let chunk: Option<std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>> =
-            (chunks > 0).then(|| {
-                std::sync::Arc::new(b"abcd".to_vec())
-                    as std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>
-            });
+        let chunk: Option<Arc<dyn AsRef<[u8]> + Send + Sync>> =
+            (chunks > 0).then(|| Arc::new(b"abcd".to_vec()) as _);
         chunks -= 1;
         run.feed_stdin(chunk);
-    }
+    });
     let outcome = run.take_outcome().expect("outcome");
     let stdout = outcome.stages[0].stdout.as_ref().expect("captured");
     assert_eq!(stdout.as_text(), Some("12\n"));
