@@ -6,8 +6,10 @@ gathered here as a small adapter per library, picked at run time with
 :mod:`sniffio` (anyio needs no adapter of its own: ``sniffio`` names the back
 end it runs on). An adapter knows how to
 
-- wait until a descriptor is readable (``loop.add_reader`` for asyncio,
-  ``trio.lowlevel.wait_readable`` for trio);
+- wait until a run has something for its caller (asyncio: the loop's one
+  engine hub, :mod:`cuprum._loop_hub`; trio: the run's own notify
+  descriptor), or until a descriptor is readable (``loop.add_reader`` for
+  asyncio, ``trio.lowlevel.wait_readable`` for trio);
 - finish a piece of work even if the caller is cancelled again meanwhile
   (asyncio: keep waiting through every further ``CancelledError``, inside an
   anyio shield when anyio is loaded so it stops redelivering; trio: a
@@ -34,8 +36,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import sniffio
 
+from cuprum._loop_hub import loop_hub
+
 if TYPE_CHECKING:
     import trio
+
+    from cuprum import _native
 
 _T = TypeVar("_T")
 
@@ -76,6 +82,12 @@ class TaskGroup(Protocol):
 
 class Library(Protocol):
     """One async library as the driver sees it."""
+
+    def watching(
+        self, handle: _native.Execution
+    ) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
+        """A context in which the returned callable waits until ``handle`` may
+        have events or its outcome to take (it may also return early)."""
 
     def readable(
         self, fd: int
@@ -159,6 +171,11 @@ async def _as_coroutine(job: Job) -> None:
 
 
 class _Asyncio:
+    def watching(
+        self, handle: _native.Execution
+    ) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
+        return loop_hub().watching(handle)
+
     @contextlib.contextmanager
     def readable(self, fd: int) -> Iterator[Callable[[], Awaitable[object]]]:
         loop = asyncio.get_running_loop()
@@ -280,6 +297,13 @@ class _TrioGroup:
 
 
 class _Trio:
+    def watching(
+        self, handle: _native.Execution
+    ) -> contextlib.AbstractContextManager[Callable[[], Awaitable[object]]]:
+        # trio lets one task at a time wait on a descriptor: each run waits
+        # on its own.
+        return self.readable(handle.notify_fd())
+
     @contextlib.contextmanager
     def readable(self, fd: int) -> Iterator[Callable[[], Awaitable[object]]]:
         import trio

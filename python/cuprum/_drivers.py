@@ -1,10 +1,10 @@
 """Drivers: how a run waits for its engine handle, and how pending async
 observe tasks are settled.
 
-- the async driver waits on the handle's notify descriptor through the
-  running library's adapter (:mod:`cuprum._aio`: ``loop.add_reader`` under
-  asyncio, ``trio.lowlevel.wait_readable`` under trio; no thread, no
-  polling);
+- the async driver waits through the running library's adapter
+  (:mod:`cuprum._aio`: the loop's one engine hub under asyncio, the
+  handle's notify descriptor with ``trio.lowlevel.wait_readable`` under
+  trio; no thread, no polling);
 - the blocking driver waits in the engine with the GIL released, and the
   engine supervises the children on that same thread.
 
@@ -74,10 +74,9 @@ async def _drain_async(
     library: Library,
     feed: StdinFeed | None = None,
 ) -> _native.Outcome:
-    # Ask for the descriptor before the first look: from then on the engine
-    # signals it whenever events wait.
-    fd = handle.notify_fd()
-    with library.readable(fd) as readable:
+    # Watch before the first look: from then on the engine signals whenever
+    # events wait.
+    with library.watching(handle) as readable:
         while True:
             events, finished = handle.take_events()
             if events and sink is not None:
@@ -272,13 +271,16 @@ def execute_sync(run: Run[_R]) -> _R:
 
 async def execute_async(run: Run[_R]) -> _R:
     library = aio.current()
+    run.inline = False
+    if not run.observers:
+        # No observe hook: nothing is ever scheduled to settle.
+        return await _drive_async(run, library)
     error: BaseException | None = None
     # Observe tasks run alongside the run and are settled when the context
     # closes; nothing raises inside it (under trio it is a nursery, which
     # would wrap the exception in a group).
     async with library.observers() as observers:
         run.schedule = observers.schedule
-        run.inline = False
         try:
             result = await _drive_async(run, library)
         except BaseException as exc:

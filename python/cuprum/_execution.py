@@ -6,8 +6,9 @@ events, before hooks), spawns it on the engine, yields the native
 ``Execution`` handle to a *driver*, and builds the result once the driver has
 delivered every event. The two drivers differ only in how they wait:
 
-- the async driver waits on the handle's notify descriptor through the
-  running library's adapter (asyncio, trio or anyio; no thread, no polling);
+- the async driver waits through the running library's adapter (the loop's
+  engine hub under asyncio, the handle's notify descriptor under trio; no
+  thread, no polling);
 - the blocking driver blocks in the engine with the GIL released.
 
 Whatever interrupts a run (a raising hook, a cancelled task, Ctrl-C), the
@@ -76,6 +77,9 @@ _CLONE_EVENTS = (
     and ExecEvent.__weakrefoffset__ == 0
 )
 _ONLY_ZERO = frozenset({0})
+# Both are frozen: one default instance serves every run.
+_DEFAULT_OUTPUT = RunOutputOptions()
+_DEFAULT_CONTEXT = ExecutionContext()
 
 
 class _Stage:
@@ -122,8 +126,8 @@ class Run(Generic[_T]):
         # unread in them when it was waited for.
         self.live = live
         self.live_rest: dict[str, str | bytes] = {}
-        self.output = output if output is not None else RunOutputOptions()
-        self.ctx = context if context is not None else ExecutionContext()
+        self.output = output if output is not None else _DEFAULT_OUTPUT
+        self.ctx = context if context is not None else _DEFAULT_CONTEXT
         scope = current_context()
         for cmd in parts:
             scope.check_allowed(cmd.program)

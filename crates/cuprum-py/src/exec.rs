@@ -112,6 +112,12 @@ impl Execution {
             .map_err(to_py_err)
     }
 
+    /// Has `hub` report `token` whenever events or the outcome wait
+    /// (replacing any hub and token before).
+    fn watch(&self, hub: &Bound<'_, crate::hub::Hub>, token: u64) -> PyResult<()> {
+        self.with(|e| e.watch(&hub.get().inner, token))
+    }
+
     /// Takes waiting events without blocking: `(events, finished)`.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, bool)> {
         guarded(|| batch(py, self.with(EngineExecution::take_events)?))

@@ -8,6 +8,7 @@ mod errors;
 mod events;
 mod exec;
 mod guard;
+mod hub;
 mod live;
 mod spec;
 mod streams;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(guard::_begin_shutdown, m)?)?;
     m.add_class::<spec::SpawnSpec>()?;
     m.add_class::<exec::Execution>()?;
+    m.add_class::<hub::Hub>()?;
     m.add_class::<exec::Outcome>()?;
     m.add_class::<exec::StageOutcome>()?;
     m.add_class::<exec::LineSplitter>()?;

@@ -41,6 +41,7 @@ mod checked;
 mod echo;
 mod event;
 mod fault;
+mod hub;
 mod live;
 mod notify;
 mod outcome;
@@ -60,6 +61,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use event::{Event, EventKind, StdinOp, Stream};
+pub use hub::Hub;
 pub use live::{cut_lines, LineCutter, LiveInput, LiveOutput, DEFAULT_LIVE_BUFFER};
 pub use outcome::{Captured, Outcome, StageOutcome};
 pub use redirect::Redirect;
@@ -96,8 +98,7 @@ impl ExecSpec {
     /// ```
     pub fn spawn(self) -> Result<Execution> {
         let grace = self.cancel_grace;
-        let shared =
-            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared = shared::Shared::new(self.wake);
         let supervisor = start::start(&shared, self)?;
         // If the reactor cannot start, the supervisor is dropped, which kills
         // and reaps the stages: nothing is left running.
@@ -130,8 +131,7 @@ impl ExecSpec {
     /// ```
     pub fn spawn_inline(self) -> Result<Execution> {
         let grace = self.cancel_grace;
-        let shared =
-            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared = shared::Shared::new(self.wake);
         let supervisor = start::start(&shared, self)?;
         Ok(Execution::new(shared, grace, Some(supervisor)))
     }
@@ -169,8 +169,7 @@ impl ExecSpec {
     pub fn submit(mut self) -> Result<Execution> {
         start::validate(&mut self)?;
         let grace = self.cancel_grace;
-        let shared =
-            shared::Shared::new(self.wake).map_err(|e| crate::Error::io(e, "create notifier"))?;
+        let shared = shared::Shared::new(self.wake);
         reactor::submit(std::sync::Arc::clone(&shared), self)?;
         Ok(Execution::new(shared, grace, None))
     }
@@ -297,7 +296,8 @@ impl Execution {
     /// # Errors
     ///
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the descriptor cannot be
-    /// created (the process is out of descriptors).
+    /// created (the process is out of descriptors). A run may have both a
+    /// notify descriptor and a [hub](Self::watch): each is signalled.
     ///
     /// # Example
     ///
@@ -314,6 +314,26 @@ impl Execution {
         self.shared
             .notify_fd()
             .map_err(|e| crate::Error::io(e, "create the notify descriptor"))
+    }
+
+    /// Has `hub` signal this run's caller: from now on `token` shows up in
+    /// [`Hub::take_ready`] whenever events or the outcome wait (at once if
+    /// they already do). Watching again replaces the hub and token; a
+    /// notify descriptor, if the run has one, is signalled as well.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use cuprum::Command;
+    /// use cuprum::exec::{ExecSpec, Hub};
+    /// let hub = Hub::new()?;
+    /// let run = ExecSpec::command(Command::new("true")).spawn()?;
+    /// run.watch(&hub, 1);
+    /// assert_eq!(run.wait().stages[0].exit_code, 0);
+    /// # Ok::<(), cuprum::Error>(())
+    /// ```
+    pub fn watch(&self, hub: &Hub, token: u64) {
+        self.shared.watch(hub, token);
     }
 
     /// Takes the events that are waiting, without blocking.
@@ -469,11 +489,16 @@ impl Drop for Execution {
             return;
         }
         if self.shared.is_done() {
-            // The reactor thread lets go of the run's shared state right
-            // after publishing the outcome; wait for that moment, so the
-            // run's last descriptors (the notifier and the control
-            // descriptor) are closed when this handle is.
             drop(self.inline.take());
+            // Every descriptor of a finished run is closed before its
+            // outcome is published, except its own notify descriptor, which
+            // goes with the run's shared state. The reactor thread lets go
+            // of that state right after publishing; wait for that moment,
+            // so the descriptor is closed when this handle is. (A run
+            // watched by a hub has none: nothing to wait for.)
+            if !self.shared.has_notify_fd() {
+                return;
+            }
             let began = Instant::now();
             while Arc::strong_count(&self.shared) > 1 && began.elapsed() < Duration::from_secs(1) {
                 std::thread::yield_now();

@@ -3,12 +3,12 @@
 //! [`Execution`]: super::Execution
 
 use std::io;
-use std::os::fd::BorrowedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::event::{Event, EventKind};
+use super::hub::{Hub, WeakHub};
 use super::live::{InBuf, OutBuf};
 use super::notify::Notifier;
 use super::outcome::Outcome;
@@ -40,14 +40,19 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     cond: Condvar,
     /// Readable while events or the outcome wait for the caller; made on
-    /// first use (a blocking run never needs one).
+    /// first use. Until it or `hub` is asked for (a blocking caller waits on
+    /// the condition variable, or supervises inline) no system call is made
+    /// per batch.
     notifier: OnceLock<Notifier>,
-    /// Whether anyone asked for the notify descriptor. Until then (a blocking
-    /// caller waits on the condition variable, or supervises inline) the
-    /// notifier is left alone: no system calls per batch.
-    watched: AtomicBool,
-    /// Wakes the supervisor (cancel requests, finished relays).
-    control: Notifier,
+    /// The hub that learns (with this run's token) whenever events or the
+    /// outcome wait, once the run is watched; held weakly, so the hub closes
+    /// when its owner drops it.
+    hub: Mutex<Option<(WeakHub, u64)>>,
+    /// Wakes the supervisor (cancel requests, stdin chunks, consumed live
+    /// data). The supervisor opens it when it starts (on the engine's thread
+    /// for a submitted run) and closes it before it publishes the outcome,
+    /// so a finished run holds no descriptor of its own here.
+    control: Mutex<Option<Notifier>>,
     /// When a requested cancel sends SIGKILL (the earliest asked for).
     cancel: Mutex<Option<Instant>>,
     /// Every stage's pid, once the stages are running.
@@ -71,19 +76,19 @@ pub(crate) struct LiveEnds {
 }
 
 impl Shared {
-    pub(crate) fn new(wake: Wake) -> io::Result<Arc<Self>> {
-        Ok(Arc::new(Self {
+    pub(crate) fn new(wake: Wake) -> Arc<Self> {
+        Arc::new(Self {
             state: Mutex::default(),
             cond: Condvar::new(),
             notifier: OnceLock::new(),
-            watched: AtomicBool::new(false),
-            control: Notifier::new()?,
+            hub: Mutex::new(None),
+            control: Mutex::new(None),
             cancel: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
             stdin: Mutex::new(None),
             live: Mutex::default(),
             wake_on_events: wake == Wake::Events,
-        }))
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -132,7 +137,7 @@ impl Shared {
     /// Wakes the supervisor for another round (a consumer made room, or a
     /// writer handed over data).
     pub(crate) fn wake_supervisor(&self) {
-        self.control.set();
+        self.set_control();
     }
 
     /// Tells an event loop that live data moved (the notify descriptor
@@ -155,8 +160,10 @@ impl Shared {
             state.events.extend(events);
             state.outcome = Some(outcome);
             state.done = true;
+            // Signalled under the lock: whoever sees the run finished sees
+            // it after this run last touched its hub.
+            self.signal();
         }
-        self.signal();
         self.cond.notify_all();
     }
 
@@ -181,39 +188,83 @@ impl Shared {
     }
 
     fn signal(&self) {
-        if self.watched.load(Ordering::SeqCst) {
-            if let Some(notifier) = self.notifier.get() {
-                notifier.set();
-            }
+        if let Some(notifier) = self.notifier.get() {
+            notifier.set();
+        }
+        if let Some((hub, token)) = self.hub().as_ref() {
+            hub.post(*token);
         }
     }
 
     pub(crate) fn notify_fd(&self) -> io::Result<BorrowedFd<'_>> {
-        let notifier = match self.notifier.get() {
-            Some(notifier) => notifier,
-            None => {
-                let made = Notifier::new()?;
-                // Another thread may have won the race; either is fine.
-                let _ = self.notifier.set(made);
-                self.notifier
-                    .get()
-                    .ok_or_else(|| io::Error::other("notifier unset"))?
-            }
-        };
-        // Publish the interest before looking at the state: a push that
-        // misses the flag happened before this check, which then sees it.
-        if !self.watched.swap(true, Ordering::SeqCst) && self.has_pending() {
+        if let Some(notifier) = self.notifier.get() {
+            return Ok(notifier.fd());
+        }
+        let installed = self.notifier.set(Notifier::new()?).is_ok();
+        let notifier = self
+            .notifier
+            .get()
+            .ok_or_else(|| io::Error::other("notifier unset"))?;
+        // Set at once if something already waits: a push that found no
+        // notifier took the state lock before `has_pending` did, which then
+        // sees what it pushed.
+        if installed && self.has_pending() {
             notifier.set();
         }
         Ok(notifier.fd())
     }
 
-    pub(crate) fn control_fd(&self) -> BorrowedFd<'_> {
-        self.control.fd()
+    /// Has `hub` learn of this run (with `token`) from now on, instead of
+    /// any hub before; posts at once if something already waits.
+    pub(crate) fn watch(&self, hub: &Hub, token: u64) {
+        *self.hub() = Some((hub.downgrade(), token));
+        // As for the notifier: a push that missed the new hub is seen here.
+        if self.has_pending() {
+            hub.post(token);
+        }
+    }
+
+    fn hub(&self) -> MutexGuard<'_, Option<(WeakHub, u64)>> {
+        self.hub.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the run's own notify descriptor exists: it is closed with
+    /// the last holder of this state.
+    pub(crate) fn has_notify_fd(&self) -> bool {
+        self.notifier.get().is_some()
+    }
+
+    fn control(&self) -> MutexGuard<'_, Option<Notifier>> {
+        self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens the supervisor's control descriptor; returns its number (valid
+    /// until [`close_control`](Self::close_control), which only the
+    /// supervisor calls).
+    pub(crate) fn open_control(&self) -> io::Result<RawFd> {
+        let notifier = Notifier::new()?;
+        let fd = notifier.fd().as_raw_fd();
+        *self.control() = Some(notifier);
+        Ok(fd)
+    }
+
+    /// Closes the control descriptor (the supervisor is done with it).
+    pub(crate) fn close_control(&self) {
+        drop(self.control().take());
+    }
+
+    fn set_control(&self) {
+        // Before the supervisor opened it, a request is seen at its first
+        // round; after it closed it, the run is over.
+        if let Some(control) = self.control().as_ref() {
+            control.set();
+        }
     }
 
     pub(crate) fn clear_control(&self) {
-        self.control.clear();
+        if let Some(control) = self.control().as_ref() {
+            control.clear();
+        }
     }
 
     /// Asks for a teardown with SIGKILL `grace` from now. A later request
@@ -225,7 +276,7 @@ impl Shared {
         if cancel.is_none_or(|at| kill < at) {
             *cancel = Some(kill);
             drop(cancel);
-            self.control.set();
+            self.set_control();
         }
     }
 
@@ -233,7 +284,7 @@ impl Shared {
     /// it.
     pub(crate) fn feed_stdin(&self, chunk: Chunk) {
         *self.stdin.lock().unwrap_or_else(PoisonError::into_inner) = Some(chunk);
-        self.control.set();
+        self.set_control();
     }
 
     pub(crate) fn take_stdin(&self) -> Option<Chunk> {
@@ -252,15 +303,13 @@ impl Shared {
     }
 
     fn take_locked(&self, state: &mut State) -> Batch {
-        if self.watched.load(Ordering::SeqCst) {
-            if let Some(notifier) = self.notifier.get() {
-                notifier.clear();
-            }
+        if let Some(notifier) = self.notifier.get() {
+            notifier.clear();
         }
         if state.events.len() > super::supervisor::EVENT_BACKLOG {
             // The supervisor stopped reading at this backlog: it resumes
             // now, not whenever it next looks.
-            self.control.set();
+            self.set_control();
         }
         state.asks = false;
         Batch {

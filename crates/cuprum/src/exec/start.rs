@@ -111,6 +111,9 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
     // Files named for the standard streams are opened before anything is
     // spawned; the engine's copies close when this function returns.
     let routes = Routes::open(&mut spec)?;
+    let control = shared
+        .open_control()
+        .map_err(|e| Error::io(e, "create the run's control descriptor"))?;
     let last = spec.stages.len() - 1;
     let mut stages: Vec<StageProc> = Vec::with_capacity(spec.stages.len());
     let mut readers = Vec::new();
@@ -259,6 +262,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                 let mut supervisor = Supervisor::new(
                     Arc::clone(shared),
                     Parts {
+                        control,
                         stages,
                         readers,
                         feeder: None,
@@ -290,6 +294,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
     let supervisor = Supervisor::new(
         Arc::clone(shared),
         Parts {
+            control,
             stages,
             readers,
             feeder,

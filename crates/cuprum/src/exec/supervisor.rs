@@ -88,6 +88,9 @@ pub(crate) struct Ready {
 /// Everything one execution owns while it runs.
 pub(crate) struct Supervisor {
     pub(crate) shared: Arc<Shared>,
+    /// The run's control descriptor (owned by `shared`, open until
+    /// `publish`).
+    control: RawFd,
     stages: Vec<StageProc>,
     readers: Vec<Reader>,
     feeder: Option<Feeder>,
@@ -115,6 +118,7 @@ pub(crate) struct Supervisor {
 
 /// The parts a run is assembled from (see `start`).
 pub(crate) struct Parts {
+    pub(crate) control: RawFd,
     pub(crate) stages: Vec<StageProc>,
     pub(crate) readers: Vec<Reader>,
     pub(crate) feeder: Option<Feeder>,
@@ -130,6 +134,7 @@ impl Supervisor {
     pub(crate) fn new(shared: Arc<Shared>, parts: Parts) -> Self {
         Self {
             shared,
+            control: parts.control,
             stages: parts.stages,
             readers: parts.readers,
             feeder: parts.feeder,
@@ -213,7 +218,9 @@ impl Supervisor {
             .iter()
             .map(|i| {
                 // SAFETY: every descriptor in `interests` is owned by this
-                // supervisor and stays open until after the poll returns.
+                // supervisor (the control descriptor by its shared state,
+                // closed only by `publish`) and stays open until after the
+                // poll returns.
                 let fd = unsafe { BorrowedFd::borrow_raw(i.fd) };
                 let mut flags = PollFlags::empty();
                 flags.set(PollFlags::IN, i.read);
@@ -251,12 +258,9 @@ impl Supervisor {
                 slot,
             });
         };
-        push(
-            self.shared.control_fd().as_raw_fd(),
-            true,
-            false,
-            Slot::Control,
-        );
+        if !self.published {
+            push(self.control, true, false, Slot::Control);
+        }
         let backlogged = self.shared.backlog() > EVENT_BACKLOG;
         for (index, reader) in self.readers.iter().enumerate() {
             if let (false, true, Some(fd)) = (backlogged, reader.wants_read(), &reader.fd) {
@@ -589,6 +593,7 @@ impl Supervisor {
         for stage in &mut self.stages {
             stage.pidfd = None;
         }
+        self.shared.close_control();
         self.shared
             .finish(std::mem::take(&mut self.events), outcome);
     }

@@ -2,6 +2,7 @@
 mod checked;
 mod exec;
 mod fixture;
+mod hub;
 mod live;
 mod redirect;
 mod reliability;
