@@ -75,7 +75,9 @@ async def _drain_async(
     feed: StdinFeed | None = None,
 ) -> _native.Outcome:
     # Watch before the first look: from then on the engine signals whenever
-    # events wait.
+    # events wait. Look before each wait, so a wait that is cancelled again
+    # on every attempt (a teardown under a redelivering scope) still sees
+    # the run finish.
     with library.watching(handle) as readable:
         while True:
             events, finished = handle.take_events()

@@ -34,7 +34,7 @@ use crate::{Error, Result};
 ///
 /// let hub = Hub::new()?;
 /// let run = ExecSpec::command(Command::new("true")).submit()?;
-/// run.watch(&hub, 7)?;
+/// run.watch(&hub, 7);
 /// // An event loop waits for `hub.fd()` to be readable, then takes the
 /// // events of each run whose token is ready; this asks in a loop instead.
 /// let mut finished = false;

@@ -34,6 +34,9 @@ struct State {
     asks: bool,
     outcome: Option<Outcome>,
     done: bool,
+    /// Threads blocked in [`Shared::wait`]: the condition variable is
+    /// notified only when there are some (a notification is a system call).
+    waiters: usize,
 }
 
 pub(crate) struct Shared {
@@ -98,20 +101,26 @@ impl Shared {
     }
 
     pub(crate) fn push(&self, events: Vec<Event>) {
-        let (woke, wakes) = {
+        let (woke, wakes, waiting) = {
             let mut state = self.lock();
             let woke = self.wakes(&state);
             state.asks |= events
                 .iter()
                 .any(|event| matches!(event.kind, EventKind::StdinWanted));
             state.events.extend(events);
-            (woke, self.wakes(&state))
+            (woke, self.wakes(&state), state.waiters > 0)
         };
         if wakes {
             // The descriptor is set once per batch the caller has to take.
             if !woke {
                 self.signal();
             }
+            self.notify_waiters(waiting);
+        }
+    }
+
+    fn notify_waiters(&self, waiting: bool) {
+        if waiting {
             self.cond.notify_all();
         }
     }
@@ -144,7 +153,8 @@ impl Shared {
     /// becomes readable).
     pub(crate) fn signal_live(&self) {
         self.signal();
-        self.cond.notify_all();
+        let waiting = self.lock().waiters > 0;
+        self.notify_waiters(waiting);
     }
 
     pub(crate) fn pids(&self) -> Vec<u32> {
@@ -155,7 +165,7 @@ impl Shared {
     }
 
     pub(crate) fn finish(&self, events: Vec<Event>, outcome: Outcome) {
-        {
+        let waiting = {
             let mut state = self.lock();
             state.events.extend(events);
             state.outcome = Some(outcome);
@@ -163,8 +173,9 @@ impl Shared {
             // Signalled under the lock: whoever sees the run finished sees
             // it after this run last touched its hub.
             self.signal();
-        }
-        self.cond.notify_all();
+            state.waiters > 0
+        };
+        self.notify_waiters(waiting);
     }
 
     /// Whether events (that wake the caller) or the outcome wait to be
@@ -321,14 +332,16 @@ impl Shared {
     pub(crate) fn take(&self) -> Batch {
         let mut state = self.lock();
         let batch = self.take_locked(&mut state);
+        let waiting = state.waiters > 0;
         drop(state);
-        self.cond.notify_all();
+        self.notify_waiters(waiting);
         batch
     }
 
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Batch {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.lock();
+        state.waiters += 1;
         while !self.wakes(&state) {
             state = match deadline {
                 None => self
@@ -347,9 +360,11 @@ impl Shared {
                 }
             };
         }
+        state.waiters -= 1;
         let batch = self.take_locked(&mut state);
+        let waiting = state.waiters > 0;
         drop(state);
-        self.cond.notify_all();
+        self.notify_waiters(waiting);
         batch
     }
 

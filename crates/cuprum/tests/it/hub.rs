@@ -64,7 +64,13 @@ fn the_hub_descriptor_is_readable_exactly_while_tokens_wait() {
         .expect("submit");
     run.watch(&hub, 3);
     assert!(readable(&hub, Duration::from_secs(30)), "the finish wakes");
-    assert_eq!(hub.take_ready(), [3]);
+    // A finish that races the watch may be posted twice, never for
+    // another run.
+    let ready = hub.take_ready();
+    assert!(
+        !ready.is_empty() && ready.iter().all(|&token| token == 3),
+        "{ready:?}"
+    );
     assert!(
         !readable(&hub, Duration::ZERO),
         "taking the tokens clears it"
@@ -94,19 +100,21 @@ fn a_run_watched_after_it_finished_posts_its_token_at_once() {
 #[test]
 fn watching_again_moves_the_run_to_the_new_hub_and_token() {
     let (old, new) = (Hub::new().expect("hub"), Hub::new().expect("hub"));
+    // Supervised by this thread: nothing happens until it waits below, so
+    // both watches come before the finish.
     let run = ExecSpec::command(Command::new("true"))
         .wake(Wake::Finish)
-        .submit()
-        .expect("submit");
+        .spawn_inline()
+        .expect("spawn");
     run.watch(&old, 1);
     run.watch(&new, 2);
+    assert!(run.wait_events(None).finished);
     assert!(
-        readable(&new, Duration::from_secs(30)),
+        readable(&new, Duration::ZERO),
         "the new hub learns of the finish"
     );
     assert_eq!(new.take_ready(), [2]);
     assert!(old.take_ready().is_empty(), "the old hub is told nothing");
-    assert!(run.take_events().finished);
 }
 
 #[test]
@@ -159,6 +167,10 @@ fn a_run_with_a_notify_descriptor_and_a_hub_signals_both() {
         1,
         "so does the descriptor"
     );
-    assert_eq!(hub.take_ready(), [9]);
+    let ready = hub.take_ready();
+    assert!(
+        !ready.is_empty() && ready.iter().all(|&token| token == 9),
+        "{ready:?}"
+    );
     assert!(run.take_events().finished);
 }
