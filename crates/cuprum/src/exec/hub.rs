@@ -17,8 +17,12 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use super::notify::Notifier;
 use crate::{Error, Result};
 
-/// A readiness descriptor shared by many executions (see the
-/// [module documentation](self)).
+/// A readiness descriptor shared by many executions: each run is
+/// [watched](super::Execution::watch) with a token of the caller's choosing,
+/// the descriptor is readable while any watched run has something for its
+/// caller, and [`take_ready`](Self::take_ready) says which. A run watched by
+/// a hub costs its caller no descriptor of its own, and runs finishing
+/// together wake the caller once.
 ///
 /// Cloning a hub gives another handle to the same descriptor and token
 /// list. Runs hold their hub weakly: the descriptor is closed when the last

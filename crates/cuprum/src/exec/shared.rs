@@ -250,8 +250,9 @@ impl Shared {
     }
 
     /// Opens the supervisor's control descriptor; returns its number (valid
-    /// until [`close_control`](Self::close_control), which only the
-    /// supervisor calls).
+    /// until [`close_control`](Self::close_control), called when the
+    /// supervisor publishes, or by the spawner for a run that never got a
+    /// supervisor).
     pub(crate) fn open_control(&self) -> io::Result<RawFd> {
         let notifier = Notifier::new()?;
         let fd = notifier.fd().as_raw_fd();
