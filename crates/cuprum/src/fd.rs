@@ -48,13 +48,12 @@ pub(crate) fn grow_pipe(fd: BorrowedFd<'_>, size: usize) {
     let _ = rustix::pipe::fcntl_setpipe_size(fd, size);
 }
 
-/// Puts `fd` in non-blocking mode.
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let flags = rustix::fs::fcntl_getfl(fd)?;
-    Ok(rustix::fs::fcntl_setfl(
-        fd,
-        flags | rustix::fs::OFlags::NONBLOCK,
-    )?)
+/// Puts an end of a pipe made by [`pipe`] in non-blocking mode. Such an end
+/// has no other file status flag to keep, so one `F_SETFL` does it (no
+/// `F_GETFL` first); not for descriptors from elsewhere, whose flags (say
+/// `O_APPEND`) it would clear.
+pub(crate) fn set_pipe_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::NONBLOCK)?)
 }
 
 /// Duplicates `fd` (close-on-exec).

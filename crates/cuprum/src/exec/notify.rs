@@ -27,8 +27,8 @@ impl Notifier {
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn new() -> io::Result<Self> {
         let (read, write) = fd::pipe()?;
-        fd::set_nonblocking(read.as_fd())?;
-        fd::set_nonblocking(write.as_fd())?;
+        fd::set_pipe_nonblocking(read.as_fd())?;
+        fd::set_pipe_nonblocking(write.as_fd())?;
         Ok(Self { read, write })
     }
 

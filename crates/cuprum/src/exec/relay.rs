@@ -62,7 +62,7 @@ impl Relay {
     /// A relay between two non-blocking pipe ends the supervisor owns.
     pub(crate) fn new(upstream: usize, from: OwnedFd, to: OwnedFd, portable: bool) -> Result<Self> {
         for end in [&from, &to] {
-            crate::fd::set_nonblocking(end.as_fd())
+            crate::fd::set_pipe_nonblocking(end.as_fd())
                 .map_err(|e| Error::io(e, "set relay pipe non-blocking"))?;
         }
         Ok(Self {
@@ -286,7 +286,7 @@ mod tests {
     #[test]
     fn an_idle_upstream_waits_for_reading_and_a_full_downstream_for_room() {
         let (mut relay, upstream, mut downstream) = relay(false);
-        crate::fd::set_nonblocking(upstream.as_fd()).expect("non-blocking");
+        crate::fd::set_pipe_nonblocking(upstream.as_fd()).expect("non-blocking");
         relay.advance().expect("advance");
         assert_eq!(relay.wait(), Wait::Read, "nothing to move yet");
         for _ in 0..8 {

@@ -60,7 +60,7 @@ fn reader(
     lines: bool,
     live: Option<&Arc<OutBuf>>,
 ) -> Result<Reader> {
-    fd::set_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
+    fd::set_pipe_nonblocking(fd.as_fd()).map_err(io_err("set output pipe non-blocking"))?;
     Ok(Reader {
         fd: Some(fd),
         stage,
@@ -160,7 +160,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                     (None, Stdin::Null) => Slot::Null,
                     (None, Stdin::Live) => {
                         let (read, write) = fd::pipe().map_err(io_err("create stdin pipe"))?;
-                        fd::set_nonblocking(write.as_fd())
+                        fd::set_pipe_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         if let Some(buf) = &live.stdin {
                             live_feeder = Some(LiveFeeder::new(write, Arc::clone(buf)));
@@ -172,7 +172,7 @@ pub(crate) fn start(shared: &Arc<Shared>, mut spec: ExecSpec) -> Result<Supervis
                         if payload_len > DEFAULT_PIPE {
                             fd::grow_pipe(write.as_fd(), PIPE_BUFFER);
                         }
-                        fd::set_nonblocking(write.as_fd())
+                        fd::set_pipe_nonblocking(write.as_fd())
                             .map_err(io_err("set stdin non-blocking"))?;
                         feeder = Some(Feeder {
                             fd: write,
