@@ -56,7 +56,6 @@ class _LoopHub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.hub = _native.Hub()
         self.fd = self.hub.fileno()
-        self.pid = os.getpid()
         self.watches: dict[int, _Watch] = {}
         self.closing = False
         loop.add_reader(self.fd, self._on_ready)
@@ -98,13 +97,14 @@ class _LoopHub:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopHub] = weakref.WeakKeyDictionary()
+# A child made by `fork()` has an engine of its own: it starts without hubs.
+os.register_at_fork(after_in_child=_hubs.clear)
 
 
 def loop_hub() -> _LoopHub:
-    """The running loop's hub, made on first use (and anew in a child made
-    by ``fork()``, whose engine is its own)."""
+    """The running loop's hub, made on first use."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
-    if hub is None or hub.pid != os.getpid():
+    if hub is None:
         hub = _hubs[loop] = _LoopHub(loop)
     return hub

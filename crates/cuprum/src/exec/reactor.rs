@@ -138,9 +138,6 @@ fn spawn_queued(engine: &'static Engine) {
                 Err(err) => Some(err),
             };
             if let Some(err) = failed {
-                // As a published run: no descriptor of it outlives the
-                // outcome.
-                shared.close_control();
                 shared.finish(
                     Vec::new(),
                     Outcome {

@@ -164,7 +164,11 @@ impl Shared {
             .clone()
     }
 
+    /// Publishes the outcome. The control descriptor is closed first: once
+    /// a caller sees the run finished, nothing of it holds a descriptor here
+    /// but its own notify descriptor.
     pub(crate) fn finish(&self, events: Vec<Event>, outcome: Outcome) {
+        self.close_control();
         let waiting = {
             let mut state = self.lock();
             state.events.extend(events);
@@ -250,9 +254,7 @@ impl Shared {
     }
 
     /// Opens the supervisor's control descriptor; returns its number (valid
-    /// until [`close_control`](Self::close_control), called when the
-    /// supervisor publishes, or by the spawner for a run that never got a
-    /// supervisor).
+    /// until the outcome is published: [`finish`](Self::finish) closes it).
     pub(crate) fn open_control(&self) -> io::Result<RawFd> {
         let notifier = Notifier::new()?;
         let fd = notifier.fd().as_raw_fd();
@@ -260,8 +262,7 @@ impl Shared {
         Ok(fd)
     }
 
-    /// Closes the control descriptor (the supervisor is done with it).
-    pub(crate) fn close_control(&self) {
+    fn close_control(&self) {
         drop(self.control().take());
     }
 

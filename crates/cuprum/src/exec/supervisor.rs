@@ -583,7 +583,8 @@ impl Supervisor {
         self.published = true;
         let outcome = self.outcome();
         // Every descriptor of the run is closed before the outcome is
-        // visible: a caller that sees the outcome sees no leftover.
+        // visible (the control descriptor by `finish`): a caller that sees
+        // the outcome sees no leftover.
         self.readers.clear();
         self.relays.clear();
         self.feeder = None;
@@ -593,7 +594,6 @@ impl Supervisor {
         for stage in &mut self.stages {
             stage.pidfd = None;
         }
-        self.shared.close_control();
         self.shared
             .finish(std::mem::take(&mut self.events), outcome);
     }
