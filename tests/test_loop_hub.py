@@ -66,22 +66,24 @@ def test_an_awaited_run_in_flight_holds_no_wake_up_descriptor_of_its_own() -> No
     assert_no_children()
 
 
-def test_a_loops_hub_is_closed_once_no_run_is_left_to_wait_for() -> None:
+def test_a_loops_hub_serves_every_burst_and_is_closed_with_its_loop() -> None:
     asyncio.run(fixture_cmd("echo", "warm-up").run())
     fds = open_fds()
+    hubless = eventfds()
 
     async def two_bursts() -> None:
-        fds = open_fds()  # the loop's own descriptors included
+        between: list[set[int]] = []
         for _ in range(2):
             runs = [fixture_cmd("echo", index).run() for index in range(10)]
             await asyncio.gather(*runs)
-            # One loop iteration with no run watched closes the hub.
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            assert open_fds() == fds
+            between.append(open_fds())
+        # The loop's own descriptors and its one hub, the same after each
+        # burst: the hub is neither closed nor made again per burst.
+        assert between[0] == between[1]
+        assert eventfds() == hubless + 1
 
-    # No garbage collection: the loop's hub is closed, not merely freed
-    # with the loop.
+    # No garbage collection: the hub is closed when the loop closes, not
+    # merely freed with the loop.
     gc.disable()
     try:
         asyncio.run(two_bursts())

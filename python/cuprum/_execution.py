@@ -30,6 +30,7 @@ import struct
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -82,6 +83,49 @@ _DEFAULT_OUTPUT = RunOutputOptions()
 _DEFAULT_CONTEXT = ExecutionContext()
 
 
+class _CommandView:
+    """What a run needs of a command, worked out once per command object
+    (a :class:`SafeCmd` is immutable): the argv that may be shown (secrets as
+    ``***``) with and without the program, whether it hides a secret, its
+    transport, its ok codes as the engine takes them, and — for a local
+    command without secrets — the argv the engine executes, already encoded.
+    A secret is revealed per run, never kept revealed."""
+
+    __slots__ = ("argv", "encoded", "ok_codes", "result_argv", "secret", "transport")
+
+    def __init__(self, cmd: SafeCmd) -> None:
+        full = cmd.argv_with_program
+        self.argv = redact(full)
+        # `redact` returns its argument when there is nothing to hide.
+        self.secret = self.argv is not full
+        self.result_argv = redact(cmd.argv)
+        self.transport = transport_of(cmd)
+        # For the engine's fail-fast: `None` when only 0 is ok (its default).
+        self.ok_codes = None if cmd.ok_codes == _ONLY_ZERO else sorted(cmd.ok_codes)
+        self.encoded: list[bytes] | None = (
+            None
+            if self.secret or self.transport is not None
+            else [os.fsencode(arg) for arg in full]
+        )
+
+
+# Each command's view, by the command's id, with a weak reference that
+# drops the entry when the command goes (a command is a frozen, comparable,
+# picklable value: the cache stays off it).
+_views: dict[int, tuple[weakref.ref[SafeCmd], _CommandView]] = {}
+
+
+def command_view(cmd: SafeCmd) -> _CommandView:
+    """``cmd``'s view, made on its first run."""
+    key = id(cmd)
+    entry = _views.get(key)
+    if entry is not None and entry[0]() is cmd:
+        return entry[1]
+    view = _CommandView(cmd)
+    _views[key] = (weakref.ref(cmd, lambda _: _views.pop(key, None)), view)
+    return view
+
+
 class _Stage:
     """Per-stage data built once per execution (never per line). The event
     identity (``exec_id``, ``tags``) exists only when someone observes.
@@ -89,18 +133,15 @@ class _Stage:
     reveals them. A remote command's ``transport`` turns that argv into
     the local one at spawn (``launch``)."""
 
-    __slots__ = ("argv", "cmd", "exec_id", "launch", "pid", "secret", "tags", "transport")
+    __slots__ = ("argv", "cmd", "exec_id", "launch", "pid", "tags", "view")
 
     def __init__(self, cmd: SafeCmd, exec_id: ExecId | None, tags: Mapping[str, object]) -> None:
         self.cmd = cmd
-        full = cmd.argv_with_program
-        self.argv = redact(full)
-        # `redact` returns its argument when there is nothing to hide.
-        self.secret = self.argv is not full
+        self.view = command_view(cmd)
+        self.argv = self.view.argv
         self.exec_id = exec_id
         self.tags = tags
         self.pid: int | None = None
-        self.transport = transport_of(cmd)
         self.launch: Launch | None = None
 
 
@@ -163,6 +204,7 @@ class Run(Generic[_T]):
             )
             for index, cmd in enumerate(parts)
         ]
+        self.remote = any(stage.view.transport is not None for stage in self.stages)
         self.cwd = Path(self.ctx.cwd) if self.ctx.cwd is not None else None
         self.event_env = (
             redact(merge_env_overlays(self.scope_env, self.ctx.env)) if self.observers else None
@@ -174,6 +216,7 @@ class Run(Generic[_T]):
         # decodes here, so line events agree with the captured text and a
         # strict handler raises instead of emitting U+FFFD.
         engine_decodes = is_utf8(self.ctx.encoding) and self.ctx.errors == "replace"
+        self.engine_decodes = engine_decodes
         self.native_lines = bool(self.observers) and self.piped and engine_decodes
         self.text_lines: dict[tuple[int, str], TextLines] | None = (
             {} if self.observers and self.piped and not engine_decodes else None
@@ -312,7 +355,6 @@ class Run(Generic[_T]):
 
     def _spawn(self) -> _native.Execution:
         ctx = self.ctx
-        utf8 = is_utf8(ctx.encoding)
         chunks = self.text_lines is not None
         routes = self.routes
         # A redirected stream goes to the child's target alone: not echoed.
@@ -327,7 +369,6 @@ class Run(Generic[_T]):
         events_only: Literal["events"] | None = "events" if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
         env = resolve_env(self.scope_env, ctx.env)
-        fsencode = os.fsencode
         stdout, echo_stdout = routing.output_route(
             routes.stdout,
             self.echo_out.native if self.echo_out else events_only,
@@ -350,9 +391,9 @@ class Run(Generic[_T]):
             or "events" in (echo_stdout, echo_stderr)
         )
         spec = _native.SpawnSpec(
-            [[fsencode(arg) for arg in self._exec_argv(stage)] for stage in self.stages],
+            [self._exec_argv(stage) for stage in self.stages],
             env=_encode_env(env) if env is not None else None,
-            cwd=fsencode(ctx.cwd) if ctx.cwd is not None else None,
+            cwd=os.fsencode(ctx.cwd) if ctx.cwd is not None else None,
             stdin=routing.stdin_route(
                 routes.stdin, self.payload, live="stdin" in self.live, pipeline=self.pipeline
             ),
@@ -360,7 +401,7 @@ class Run(Generic[_T]):
             stderr=stderr,
             echo_stdout=echo_stdout,
             echo_stderr=echo_stderr,
-            decode="utf-8" if utf8 and ctx.errors == "replace" else "bytes",
+            decode="utf-8" if self.engine_decodes else "bytes",
             line_events=self.native_lines,
             timeout=self.timeout if self.timeout is None else self.timeout - self.connect_s,
             cancel_grace=max(ctx.cancel_grace, 0.0),
@@ -373,22 +414,27 @@ class Run(Generic[_T]):
         _lifecycle.track(handle, max(ctx.cancel_grace, 0.0))
         return handle
 
-    def _exec_argv(self, stage: _Stage) -> Sequence[str]:
-        """What the engine executes for ``stage`` (secrets revealed)."""
-        argv = reveal_argv(stage.cmd.argv_with_program) if stage.secret else stage.argv
-        if stage.transport is None:
-            return argv
-        stage.launch = stage.transport.launch(
-            argv,
-            stdin=self.pipeline or self.payload is not None,
-            grace=max(self.ctx.cancel_grace, 0.0),
-        )
-        return stage.launch.argv
+    def _exec_argv(self, stage: _Stage) -> list[bytes]:
+        """What the engine executes for ``stage`` (secrets revealed), encoded."""
+        view = stage.view
+        if view.encoded is not None:
+            return view.encoded
+        argv: Sequence[str] = reveal_argv(stage.cmd.argv_with_program) if view.secret else view.argv
+        if view.transport is not None:
+            stage.launch = view.transport.launch(
+                argv,
+                stdin=self.pipeline or self.payload is not None,
+                grace=max(self.ctx.cancel_grace, 0.0),
+            )
+            argv = stage.launch.argv
+        return [os.fsencode(arg) for arg in argv]
 
     def _connect(self) -> Generator[_native.Execution, _native.Outcome, None]:
         """Let each remote stage's transport connect (once per transport);
         the time it takes counts against the run's timeout."""
-        transports = {id(s.transport): s.transport for s in self.stages if s.transport}
+        transports = {
+            id(s.view.transport): s.view.transport for s in self.stages if s.view.transport
+        }
         for transport in transports.values():
             started = time.monotonic()
             left = None if self.timeout is None else max(self.timeout - self.connect_s, 0.0)
@@ -402,7 +448,7 @@ class Run(Generic[_T]):
     def _finish_launches(self, outcome: _native.Outcome | None) -> None:
         """Let each transport interpret its stage's exit (a transport failure
         raises); release what the launches hold on every path."""
-        if all(stage.launch is None for stage in self.stages):
+        if not self.remote:
             return
         try:
             if outcome is not None and outcome.error is None and not outcome.timed_out:
@@ -417,10 +463,10 @@ class Run(Generic[_T]):
     def _ok_codes(self) -> list[list[int]] | None:
         """Each stage's ok codes for the engine's fail-fast; ``None`` when
         every stage accepts only 0 (the engine's default)."""
-        codes = [stage.cmd.ok_codes for stage in self.stages]
-        if all(ok == _ONLY_ZERO for ok in codes):
+        codes = [stage.view.ok_codes for stage in self.stages]
+        if all(ok is None for ok in codes):
             return None
-        return [sorted(ok) for ok in codes]
+        return [ok or [0] for ok in codes]
 
     def steps(self) -> Steps[_T]:
         """The run as a generator: yields a handle per execution (a remote
@@ -439,7 +485,7 @@ class Run(Generic[_T]):
                 self.emit(stage, "plan")
             for hook in self.before:
                 hook(stage.cmd)
-        if any(stage.transport is not None for stage in self.stages):
+        if self.remote:
             yield from self._connect()
         try:
             outcome = yield self._spawn()
@@ -510,7 +556,7 @@ class Run(Generic[_T]):
         stderr = rest.get("stderr", native.stderr) if final else native.stderr
         return CommandResult(
             program=stage.cmd.program,
-            argv=redact(stage.cmd.argv),
+            argv=stage.view.result_argv,
             exit_code=native.exit_code,
             pid=native.pid,
             stdout=self._decode(stdout),
@@ -549,10 +595,17 @@ def _check_timeout(timeout: float | None) -> float | None:
     return timeout
 
 
+# Codec and error-handler pairs already found: most runs use the default.
+_KNOWN_CODECS: set[tuple[str, str]] = set()
+
+
 def _check_codec(encoding: str, errors: str) -> None:
     """Unknown codecs fail before anything is spawned (``LookupError``)."""
+    if (encoding, errors) in _KNOWN_CODECS:
+        return
     codecs.lookup(encoding)
     codecs.lookup_error(errors)
+    _KNOWN_CODECS.add((encoding, errors))
 
 
 def _payload(data: bytes | None) -> bytes | None:

@@ -6,10 +6,12 @@ the loop waits on the hub's one descriptor (registered once, with
 finishing a run costs the loop no descriptor to create, register,
 unregister and close, and a burst of runs finishing together wakes it once.
 
-The hub is made when a run is first awaited on the loop and closed once a
-full loop iteration passes with no run watched; back-to-back runs and
-overlapping bursts share one. Runs hold their hub weakly, so closing it is
-immediate and a closed loop keeps no descriptor open.
+The hub is made when a run is first awaited on the loop and lives as long
+as the loop: only the loop's reader registration holds it, so closing the
+loop (which drops its registrations) closes the descriptor at once, with no
+garbage collection. Keeping it between runs costs the loop nothing per run:
+closing it when idle would cost a loop iteration after every run, and a new
+descriptor for every burst. Runs hold their hub weakly.
 
 A run's token is the ``id()`` of its handle, so watching the same handle
 again (the shielded teardown after a cancellation does) reuses it. A token
@@ -21,10 +23,9 @@ a spurious one only makes the run look once more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 from cuprum import _native
 
@@ -50,14 +51,15 @@ class _Watch:
 
 
 class _LoopHub:
-    """The hub of one event loop. It holds no reference to the loop: a
-    loop that is dropped takes its hub with it."""
+    """The hub of one event loop. It holds no reference to the loop, and
+    only the loop's reader registration holds it."""
+
+    __slots__ = ("__weakref__", "fd", "hub", "watches")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.hub = _native.Hub()
         self.fd = self.hub.fileno()
         self.watches: dict[int, _Watch] = {}
-        self.closing = False
         loop.add_reader(self.fd, self._on_ready)
 
     def _on_ready(self) -> None:
@@ -71,32 +73,33 @@ class _LoopHub:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
 
-    @contextlib.contextmanager
-    def watching(self, handle: _native.Execution) -> Iterator[Callable[[], Awaitable[None]]]:
-        token = id(handle)
-        handle.watch(self.hub, token)
-        watch = self.watches[token] = _Watch()
-        try:
-            yield watch.wait
-        finally:
-            self.watches.pop(token, None)
-            if not self.watches and not self.closing:
-                self.closing = True
-                asyncio.get_running_loop().call_soon(self._close_if_idle)
-
-    def _close_if_idle(self) -> None:
-        self.closing = False
-        if self.watches:
-            return
-        loop = asyncio.get_running_loop()
-        if _hubs.get(loop) is self:
-            del _hubs[loop]
-        loop.remove_reader(self.fd)
-        # The last reference: the descriptor closes now.
-        del self.hub
+    def watching(self, handle: _native.Execution) -> _Watching:
+        return _Watching(self, handle)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopHub] = weakref.WeakKeyDictionary()
+class _Watching:
+    """The context in which one run is watched (a class, not a generator:
+    it is entered once per awaited run)."""
+
+    __slots__ = ("hub", "token")
+
+    def __init__(self, hub: _LoopHub, handle: _native.Execution) -> None:
+        self.hub = hub
+        self.token = id(handle)
+        handle.watch(hub.hub, self.token)
+
+    def __enter__(self) -> Callable[[], Awaitable[None]]:
+        watch = self.hub.watches[self.token] = _Watch()
+        return watch.wait
+
+    def __exit__(self, *exc: object) -> None:
+        self.hub.watches.pop(self.token, None)
+
+
+# Each loop's hub, held weakly: the loop's reader registration keeps it.
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[_LoopHub]] = (
+    weakref.WeakKeyDictionary()
+)
 # A child made by `fork()` has an engine of its own: it starts without hubs.
 os.register_at_fork(after_in_child=_hubs.clear)
 
@@ -104,7 +107,9 @@ os.register_at_fork(after_in_child=_hubs.clear)
 def loop_hub() -> _LoopHub:
     """The running loop's hub, made on first use."""
     loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
+    ref = _hubs.get(loop)
+    hub = ref() if ref is not None else None
     if hub is None:
-        hub = _hubs[loop] = _LoopHub(loop)
+        hub = _LoopHub(loop)
+        _hubs[loop] = weakref.ref(hub)
     return hub

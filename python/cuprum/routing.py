@@ -119,6 +119,10 @@ class Routes:
     keep: tuple[object, ...] = ()
 
 
+_UNROUTED = Routes()
+"""The routes of a run that redirects nothing (most runs): one shared value."""
+
+
 def routes(stdin: object, stdout: object, stderr: object, ctx: ExecutionContext) -> Routes:
     """Check and normalise ``stdin=``, ``stdout=`` and ``stderr=`` (before
     anything is spawned).
@@ -129,6 +133,8 @@ def routes(stdin: object, stdout: object, stderr: object, ctx: ExecutionContext)
         ValueError: :data:`PIPE` (``start()`` only), :data:`STDOUT` outside
             ``stderr``, a negative descriptor.
     """
+    if stdin is None and stdout is None and stderr is None:
+        return _UNROUTED
     payload: bytes | None = None
     stdin_route: _native.StdinRoute | None = None
     feed: StdinFeed | None = None
