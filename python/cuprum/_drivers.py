@@ -197,10 +197,6 @@ class Started(Generic[_R]):
                 return self._cached()
 
 
-def _drive_sync(run: Run[_R]) -> _R:
-    return Started(run).wait_sync()
-
-
 def _teardown_sync(handle: _native.Execution, grace: float) -> None:
     """Cancel and wait until every child is reaped. A further Ctrl-C during
     the wait skips the rest of the grace (SIGKILL at once) and keeps
@@ -263,11 +259,12 @@ def _raise_settled(
 
 def execute_sync(run: Run[_R]) -> _R:
     try:
-        result = _drive_sync(run)
+        result = Started(run).wait_sync()
     except BaseException as error:
         _raise_settled(run, error, _settle_sync(run.pending))
         raise
-    _raise_settled(run, None, _settle_sync(run.pending))
+    if run.pending:
+        _raise_settled(run, None, _settle_sync(run.pending))
     return result
 
 

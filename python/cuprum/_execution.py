@@ -174,9 +174,11 @@ class Run(Generic[_T]):
             scope.check_allowed(cmd.program)
         _check_codec(self.ctx.encoding, self.ctx.errors)
         self.routes = routing.routes(stdin, stdout, stderr, self.ctx)
-        self.payload = _payload(self.routes.payload)
+        self.payload = _payload(self.routes.payload) if self.routes.payload is not None else None
         self.feed = self.routes.feed
-        self.timeout = _check_timeout(_first_set(timeout, self.ctx.timeout, scope.timeout))
+        if timeout is None:
+            timeout = self.ctx.timeout if self.ctx.timeout is not None else scope.timeout
+        self.timeout = _check_timeout(timeout) if timeout is not None else None
         self.pipeline = pipeline
         self.before = scope.before_hooks
         self.after = scope.after_hooks
@@ -368,7 +370,7 @@ class Run(Generic[_T]):
             )
         events_only: Literal["events"] | None = "events" if chunks else None
         portable = self.pipeline and get_stream_backend() is StreamBackend.PYTHON
-        env = resolve_env(self.scope_env, ctx.env)
+        env = resolve_env(self.scope_env, ctx.env) if self.scope_env or ctx.env else None
         stdout, echo_stdout = routing.output_route(
             routes.stdout,
             self.echo_out.native if self.echo_out else events_only,
@@ -448,8 +450,6 @@ class Run(Generic[_T]):
     def _finish_launches(self, outcome: _native.Outcome | None) -> None:
         """Let each transport interpret its stage's exit (a transport failure
         raises); release what the launches hold on every path."""
-        if not self.remote:
-            return
         try:
             if outcome is not None and outcome.error is None and not outcome.timed_out:
                 for stage, native in zip(self.stages, outcome.stages, strict=True):
@@ -459,6 +459,18 @@ class Run(Generic[_T]):
             for stage in self.stages:
                 if stage.launch is not None:
                     stage.launch.close()
+
+    def _wind_up(self, outcome: _native.Outcome) -> None:
+        """Once the engine is done: the transports' verdicts, the last
+        Python-split lines, the echoes' final partial lines."""
+        if self.remote:
+            self._finish_launches(outcome)
+        if self.text_lines:
+            self._flush_text_lines()
+        if self.output.echo:
+            for echo in (self.echo_out, self.echo_err):
+                if echo is not None:
+                    echo.close()
 
     def _ok_codes(self) -> list[list[int]] | None:
         """Each stage's ok codes for the engine's fail-fast; ``None`` when
@@ -490,13 +502,10 @@ class Run(Generic[_T]):
         try:
             outcome = yield self._spawn()
         except BaseException:
-            self._finish_launches(None)
+            if self.remote:
+                self._finish_launches(None)
             raise
-        self._finish_launches(outcome)
-        self._flush_text_lines()
-        for echo in (self.echo_out, self.echo_err):
-            if echo is not None:
-                echo.close()
+        self._wind_up(outcome)
         if outcome.error is not None:
             raise outcome.error
         results = [
@@ -627,13 +636,6 @@ def _encode_env(env: Mapping[Any, object]) -> list[tuple[bytes, bytes]]:
             raise TypeError(msg)
         encoded.append((os.fsencode(key), os.fsencode(value)))
     return encoded
-
-
-def _first_set(*values: float | None) -> float | None:
-    for value in values:
-        if value is not None:
-            return value
-    return None
 
 
 # -- entry points -----------------------------------------------------------
