@@ -41,8 +41,17 @@ struct Engine {
     /// Started runs waiting to be adopted by the reactor thread.
     adopted: Mutex<Vec<Supervisor>>,
     /// Submitted runs waiting to be spawned.
-    queued: Mutex<Vec<(Arc<Shared>, ExecSpec)>>,
+    queued: Mutex<Queue>,
     queued_ready: Condvar,
+}
+
+/// The spawner's queue, and whether the spawner sleeps on it: a submission
+/// wakes it only then (a notification is a system call even with nobody
+/// waiting, and a burst of starts queues many runs while it is busy).
+#[derive(Default)]
+struct Queue {
+    runs: Vec<(Arc<Shared>, ExecSpec)>,
+    sleeping: bool,
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(std::ptr::null_mut());
@@ -70,7 +79,7 @@ fn engine() -> Result<&'static Engine> {
     let engine: &'static Engine = Box::leak(Box::new(Engine {
         poller,
         adopted: Mutex::new(Vec::new()),
-        queued: Mutex::new(Vec::new()),
+        queued: Mutex::new(Queue::default()),
         queued_ready: Condvar::new(),
     }));
     std::thread::Builder::new()
@@ -104,26 +113,32 @@ pub(crate) fn adopt(supervisor: Supervisor) -> Result<()> {
 /// its spawn error, as the outcome) arrive through `shared`.
 pub(crate) fn submit(shared: Arc<Shared>, spec: ExecSpec) -> Result<()> {
     let engine = engine()?;
-    engine
-        .queued
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push((shared, spec));
-    engine.queued_ready.notify_one();
+    let sleeping = {
+        let mut queue = engine.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.runs.push((shared, spec));
+        std::mem::take(&mut queue.sleeping)
+    };
+    if sleeping {
+        engine.queued_ready.notify_one();
+    }
     Ok(())
 }
 
 fn spawn_queued(engine: &'static Engine) {
     loop {
         let batch = {
-            let mut queued = engine.queued.lock().unwrap_or_else(PoisonError::into_inner);
-            while queued.is_empty() {
-                queued = engine
+            let mut queue = engine.queued.lock().unwrap_or_else(PoisonError::into_inner);
+            while queue.runs.is_empty() {
+                // Cleared by the submission that wakes us (under this lock,
+                // so no submission is missed between the check and the wait).
+                queue.sleeping = true;
+                queue = engine
                     .queued_ready
-                    .wait(queued)
+                    .wait(queue)
                     .unwrap_or_else(PoisonError::into_inner);
             }
-            std::mem::take(&mut *queued)
+            queue.sleeping = false;
+            std::mem::take(&mut queue.runs)
         };
         for (shared, spec) in batch {
             let started = catch_unwind(AssertUnwindSafe(|| start::start(&shared, spec)))
