@@ -211,10 +211,6 @@ def _teardown_sync(handle: _native.Execution, grace: float) -> None:
         return
 
 
-async def _drive_async(run: Run[_R], library: Library) -> _R:
-    return await Started(run).wait_async(library)
-
-
 # -- awaiting observe tasks -----------------------------------------------
 
 
@@ -273,7 +269,7 @@ async def execute_async(run: Run[_R]) -> _R:
     run.inline = False
     if not run.observers:
         # No observe hook: nothing is ever scheduled to settle.
-        return await _drive_async(run, library)
+        return await Started(run).wait_async(library)
     error: BaseException | None = None
     # Observe tasks run alongside the run and are settled when the context
     # closes; nothing raises inside it (under trio it is a nursery, which
@@ -281,7 +277,7 @@ async def execute_async(run: Run[_R]) -> _R:
     async with library.observers() as observers:
         run.schedule = observers.schedule
         try:
-            result = await _drive_async(run, library)
+            result = await Started(run).wait_async(library)
         except BaseException as exc:
             error = exc
     if error is None:

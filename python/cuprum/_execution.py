@@ -174,7 +174,7 @@ class Run(Generic[_T]):
             scope.check_allowed(cmd.program)
         _check_codec(self.ctx.encoding, self.ctx.errors)
         self.routes = routing.routes(stdin, stdout, stderr, self.ctx)
-        self.payload = _payload(self.routes.payload) if self.routes.payload is not None else None
+        self.payload = _payload(self.routes.payload)
         self.feed = self.routes.feed
         if timeout is None:
             timeout = self.ctx.timeout if self.ctx.timeout is not None else scope.timeout

@@ -16,6 +16,21 @@ fn readable(hub: &Hub, timeout: Duration) -> bool {
     poll(&mut fds, Some(&timeout)).expect("poll") == 1
 }
 
+/// `true`, waking its caller once, when it has finished.
+fn quiet_true() -> ExecSpec {
+    ExecSpec::command(Command::new("true")).wake(Wake::Finish)
+}
+
+/// Takes the hub's tokens: at least one, and all `token` (a finish that
+/// races the watch may be posted twice, never for another run).
+fn assert_only(hub: &Hub, token: u64) {
+    let ready = hub.take_ready();
+    assert!(
+        !ready.is_empty() && ready.iter().all(|&t| t == token),
+        "{ready:?}"
+    );
+}
+
 /// Drives every run in `runs` (keyed by token) through `hub` alone until
 /// each has finished; returns the tokens in the order they finished.
 fn drive(hub: &Hub, runs: &BTreeMap<u64, Execution>) -> Vec<u64> {
@@ -58,19 +73,10 @@ fn runs_watched_by_one_hub_each_report_their_token_until_they_finish() {
 fn the_hub_descriptor_is_readable_exactly_while_tokens_wait() {
     let hub = Hub::new().expect("hub");
     assert!(!readable(&hub, Duration::ZERO), "a new hub is quiet");
-    let run = ExecSpec::command(Command::new("true"))
-        .wake(Wake::Finish)
-        .submit()
-        .expect("submit");
+    let run = quiet_true().submit().expect("submit");
     run.watch(&hub, 3);
     assert!(readable(&hub, Duration::from_secs(30)), "the finish wakes");
-    // A finish that races the watch may be posted twice, never for
-    // another run.
-    let ready = hub.take_ready();
-    assert!(
-        !ready.is_empty() && ready.iter().all(|&token| token == 3),
-        "{ready:?}"
-    );
+    assert_only(&hub, 3);
     assert!(
         !readable(&hub, Duration::ZERO),
         "taking the tokens clears it"
@@ -81,10 +87,7 @@ fn the_hub_descriptor_is_readable_exactly_while_tokens_wait() {
 #[test]
 fn a_run_watched_after_it_finished_posts_its_token_at_once() {
     let hub = Hub::new().expect("hub");
-    let run = ExecSpec::command(Command::new("true"))
-        .wake(Wake::Finish)
-        .spawn_inline()
-        .expect("spawn");
+    let run = quiet_true().spawn_inline().expect("spawn");
     // Supervised by this thread: finished once this returns, unwatched.
     assert!(run.wait_events(None).finished);
     assert!(!readable(&hub, Duration::ZERO));
@@ -102,10 +105,7 @@ fn watching_again_moves_the_run_to_the_new_hub_and_token() {
     let (old, new) = (Hub::new().expect("hub"), Hub::new().expect("hub"));
     // Supervised by this thread: nothing happens until it waits below, so
     // both watches come before the finish.
-    let run = ExecSpec::command(Command::new("true"))
-        .wake(Wake::Finish)
-        .spawn_inline()
-        .expect("spawn");
+    let run = quiet_true().spawn_inline().expect("spawn");
     run.watch(&old, 1);
     run.watch(&new, 2);
     assert!(run.wait_events(None).finished);
@@ -151,10 +151,7 @@ fn dropping_the_last_hub_handle_closes_its_descriptor_while_its_runs_go_on() {
 #[test]
 fn a_run_with_a_notify_descriptor_and_a_hub_signals_both() {
     let hub = Hub::new().expect("hub");
-    let run = ExecSpec::command(Command::new("true"))
-        .wake(Wake::Finish)
-        .submit()
-        .expect("submit");
+    let run = quiet_true().submit().expect("submit");
     let fd = run.notify_fd().expect("notify fd");
     run.watch(&hub, 9);
     assert!(
@@ -167,10 +164,6 @@ fn a_run_with_a_notify_descriptor_and_a_hub_signals_both() {
         1,
         "so does the descriptor"
     );
-    let ready = hub.take_ready();
-    assert!(
-        !ready.is_empty() && ready.iter().all(|&token| token == 9),
-        "{ready:?}"
-    );
+    assert_only(&hub, 9);
     assert!(run.take_events().finished);
 }
